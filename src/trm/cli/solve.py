@@ -1,0 +1,73 @@
+"""``trm solve``: solve one puzzle with a checkpoint; optionally show every refinement step and draw it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def solve(
+    puzzle: Annotated[
+        str, typer.Argument(help="The puzzle text (e.g. 81 characters, '.' = blank) or a file holding it.")
+    ],
+    checkpoint: Annotated[
+        Path, typer.Option("--checkpoint", "-c", help="Run dir, its checkpoints/ dir, or one step dir.")
+    ],
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, help="Supervision steps (default: the model's N_sup).")
+    ] = None,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Print every step's grid with the changed cells marked.")
+    ] = False,
+    png: Annotated[
+        Path | None,
+        typer.Option("--png", help="Draw the answer into this PNG (cells changed from the question marked)."),
+    ] = None,
+    strip: Annotated[
+        Path | None, typer.Option("--strip", help="Draw every step side by side into this PNG.")
+    ] = None,
+    gif: Annotated[
+        Path | None, typer.Option("--gif", help="Animate the steps into this GIF (one frame per step).")
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
+    puzzle_id: Annotated[
+        int, typer.Option("--puzzle-id", help="Puzzle identifier (ARC: the task variant's id).")
+    ] = 0,
+) -> None:
+    """Solve a puzzle: print the answer, whether it is valid, and where the halting head would stop."""
+    from rich.console import Console
+
+    from trm.data.errors import InputError
+    from trm.inference.solver import Solver
+    from trm.viz.render import grid_text, refinement_gif, refinement_png, render_png, trace_text
+
+    console = Console()
+    solver = Solver.load(checkpoint, device=device)
+    try:
+        solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id)
+    except InputError as e:
+        console.print(f"[red]bad puzzle:[/red] {e}")
+        raise typer.Exit(2) from None
+    if trace:
+        console.print(trace_text(solution))
+    console.print("[bold]question[/bold]")
+    console.print(grid_text(solution.question, task=solution.task))
+    changed = (
+        solution.answer != solution.question if solution.answer.shape == solution.question.shape else None
+    )
+    console.print("[bold]answer[/bold]")
+    console.print(grid_text(solution.answer, task=solution.task, question=solution.question, changed=changed))
+    verdict = "[bold green]valid[/bold green]" if solution.valid else "[bold red]not valid[/bold red]"
+    halt = f"step {solution.halted_at}" if solution.halted_at else "never (q_halt <= 0 at every step)"
+    console.print(f"{verdict} after {len(solution.trace)} steps; the halting head would stop at: {halt}")
+    if png is not None:
+        render_png(solution.answer, png, question=solution.question, changed=changed, task=solution.task)
+        console.print(f"answer drawn to {png}")
+    if strip is not None:
+        refinement_png(solution, strip)
+        console.print(f"steps drawn to {strip}")
+    if gif is not None:
+        refinement_gif(solution, gif)
+        console.print(f"animation written to {gif}")

@@ -1,0 +1,66 @@
+"""``trm train``: train a recipe, with ``key=value`` overrides; ``--resume`` continues a run."""
+
+from __future__ import annotations
+
+import inspect
+
+import typer
+
+EPILOG = (
+    "Examples:\n\n"
+    "  trm train --recipe quickstart\n\n"
+    "  trm train --recipe sudoku_mlp data.path=data/sudoku train.max_steps=1000 out_dir=runs/try\n\n"
+    "  trm train --recipe sudoku_mlp --resume      (continue the newest checkpoint in out_dir)\n\n"
+    "Multi-GPU: torchrun --nproc_per_node=4 -m trm train --recipe sudoku_mlp"
+)
+
+
+def train(
+    recipe: str = typer.Option(
+        ..., "--recipe", "-r", help="Recipe name (see `trm recipes`) or path to a recipe YAML file."
+    ),
+    overrides: list[str] = typer.Argument(
+        None,
+        help="Config overrides as key=value, e.g. train.lr=3e-4 train.max_steps=500 data.path=data/sudoku.",
+        show_default=False,
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue from the newest checkpoint in out_dir (weights, optimizers, data, RNG).",
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Train a model: deep supervision with adaptive halting, EMA, checkpoints and periodic evaluation.
+
+    Writes config.yaml, metrics.jsonl, tensorboard/ and checkpoints/ under the recipe's out_dir.
+    Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
+    """
+    from trm.config import ConfigError, load_recipe
+
+    try:
+        config = load_recipe(recipe, overrides or [])
+        from trm.training.loop import TrainingInterrupted
+        from trm.training.loop import train as run_training
+
+        out = config.out_dir
+        typer.echo(
+            f"run {config.name}: logs {out}/metrics.jsonl, {out}/tensorboard; checkpoints {out}/checkpoints"
+        )
+        result = run_training(config, resume=resume, progress=progress)
+    except ConfigError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except TrainingInterrupted as e:
+        typer.echo(f"interrupted; checkpoint: {e.checkpoint}; continue with --resume", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(f"stopped ({result.stopped}) at step {result.step:,}, epoch {result.epoch:,.2f}")
+    if result.metrics:
+        typer.echo(
+            f"eval: exact_accuracy {result.metrics['exact_accuracy']:.2%}, "
+            f"token_accuracy {result.metrics['token_accuracy']:.2%}"
+        )
+    typer.echo(f"checkpoint: {result.checkpoint}")
+
+
+train.__doc__ = inspect.cleandoc(train.__doc__ or "") + "\n\n" + EPILOG

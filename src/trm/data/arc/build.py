@@ -1,0 +1,389 @@
+"""Build an augmented ARC dataset in trm's on-disk format (SPEC sections 1 and 4).
+
+Layout of the output folder::
+
+    train/        one puzzle per augmented variant of every task: its pairs, each translated at random
+    test/         one puzzle per variant of every evaluation task: its test inputs (not translated)
+    arc_variants.npz, arc_tasks.json   the variant table (see identifiers.py)
+    arc_solutions.json                 the evaluation tasks' true test outputs, Kaggle solutions layout
+
+Design choices:
+
+- Roles. A *training* task contributes all its pairs (demonstrations and, when known, test pairs) to
+  ``train``. An *evaluation* task contributes its demonstrations to ``train`` and its test inputs to
+  ``test`` only. Its variants have ONE identifier in both splits, so the puzzle embedding learned from the
+  demonstrations is the one used on the held-out test input.
+- Leak check. A training task with a pair whose input is a test input of an evaluation task holds that
+  task's answer. ARC-AGI-2's training set holds 376 of ARC-AGI-1's 400 evaluation tasks: such a build is
+  refused with an explanation. ``overlap="auto"`` (default) refuses when >= 5% of the evaluation tasks are
+  hit and otherwise drops the few duplicates, naming them in the metadata (ARC-AGI-1 itself has one:
+  training 40853293 contains all pairs of evaluation 070dd51e); "refuse", "drop" and "allow" force a policy.
+- Two passes, bounded memory. Pass 1 draws every task's variants (the variant table, 15 bytes a variant),
+  which fixes all array sizes. Pass 2 renders each task's tokens (vectorised per transform and pair) and
+  appends them to the ``.npy`` files, so RAM holds one task at a time (tens of MB) whatever the variant count.
+- Determinism: every random draw comes from ``(seed, task name, stream)``; the metadata holds no times or
+  absolute paths of the output, so the same inputs and seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trm.data import dihedral
+from trm.data.arc import augment
+from trm.data.arc.encode import COLOUR_OFFSET, GRID_SHAPE, SEQ_LEN, SIDE, VOCAB_SIZE, paste, tiles
+from trm.data.arc.identifiers import TaskInfo, VariantTable
+from trm.data.arc.tasks_io import ArcTaskData, load_source
+from trm.data.format import METADATA_FILE, DatasetMetadata, atomic_write_text, open_split
+
+SOLUTIONS_FILE = "arc_solutions.json"
+OVERLAP_POLICIES = ("auto", "refuse", "drop", "allow")
+AUTO_DROP_FRACTION = 0.05
+SETS = {
+    "arc1": (["arc1/training"], ["arc1/evaluation"]),
+    "arc2": (["arc2/training"], ["arc2/evaluation"]),
+}
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+class OverlapError(ValueError):
+    """Training data contains the answer to an evaluation test input."""
+
+
+@dataclass
+class _Job:
+    task: ArcTaskData
+    role: str  # "train" | "eval"
+    pairs_in: list[np.ndarray]  # pairs written to the train split
+    pairs_out: list[np.ndarray]
+
+
+def default_sources(set_name: str, conceptarc: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """(training sources, evaluation sources) of ``arc1`` / ``arc2`` as in SPEC section 1."""
+    if set_name not in SETS:
+        raise ValueError(f"unknown ARC set {set_name!r}; choose one of {sorted(SETS)}")
+    train, evaluation = (list(x) for x in SETS[set_name])
+    if conceptarc is not None:
+        train.append(str(conceptarc))
+    return train, evaluation
+
+
+def _grid_key(g: np.ndarray) -> bytes:
+    return np.array(g.shape, dtype=np.int16).tobytes() + np.ascontiguousarray(g).tobytes()
+
+
+def find_overlap(
+    train_tasks: Sequence[ArcTaskData], eval_tasks: Sequence[ArcTaskData]
+) -> list[tuple[str, str]]:
+    """(training task, evaluation task) pairs where a training pair's input is an evaluation test input."""
+    test_inputs = {_grid_key(g): t.name for t in eval_tasks for g in t.test_inputs}
+    found = []
+    for t in train_tasks:
+        grids = t.train_inputs + t.test_inputs
+        hit = next((test_inputs[k] for k in map(_grid_key, grids) if k in test_inputs), None)
+        if hit is not None:
+            found.append((t.name, hit))
+    return found
+
+
+def _overlap_message(
+    found: list[tuple[str, str]], train_sources: Sequence[str], eval_sources: Sequence[str]
+) -> str:
+    sample = ", ".join(f"{a} = {b}" if a == b else f"{a} ~ {b}" for a, b in found[:5])
+    why = ""
+    if any(s.startswith("arc2/training") for s in train_sources) and any(
+        s.startswith("arc1/evaluation") for s in eval_sources
+    ):
+        why = (
+            " ARC-AGI-2's training set contains most of ARC-AGI-1's evaluation tasks WITH their test outputs, so "
+            "training on it and scoring on ARC-AGI-1 evaluation measures memory, not reasoning."
+        )
+    return (
+        f"refusing to build: {len(found)} training task(s) contain a test input of an evaluation task "
+        f"({sample}{', ...' if len(found) > 5 else ''}).{why} Choose sources that do not overlap, or pass "
+        "overlap='drop' (--overlap drop) to leave those training tasks out."
+    )
+
+
+def _resolve_overlap(found: list[tuple[str, str]], num_eval: int, policy: str) -> set[str]:
+    """Training task names to leave out, or raise. ``auto`` drops a few duplicates (ARC-AGI-1's training task
+    40853293 holds every pair of evaluation task 070dd51e) and refuses a wholesale overlap (>= 5%)."""
+    if policy not in OVERLAP_POLICIES:
+        raise ValueError(f"overlap policy must be one of {OVERLAP_POLICIES}, got {policy!r}")
+    if not found or policy == "allow":
+        return set()
+    hit_eval = {b for _, b in found}
+    if policy == "refuse" or (policy == "auto" and len(hit_eval) >= max(1, AUTO_DROP_FRACTION * num_eval)):
+        raise OverlapError("")
+    return {a for a, _ in found}
+
+
+def _load_jobs(
+    train_sources: Sequence[str], eval_sources: Sequence[str], overlap: str
+) -> tuple[list[_Job], list[str]]:
+    train_tasks = [t for s in train_sources for t in load_source(s)]
+    eval_tasks = [t for s in eval_sources for t in load_source(s)]
+    found = find_overlap(train_tasks, eval_tasks)
+    try:
+        leaking = _resolve_overlap(found, len(eval_tasks), overlap)
+    except OverlapError:
+        raise OverlapError(_overlap_message(found, train_sources, eval_sources)) from None
+    train_tasks = [t for t in train_tasks if t.name not in leaking]
+    names: dict[str, str] = {}
+    for t in train_tasks + eval_tasks:
+        if t.name in names:
+            raise ValueError(f"task name {t.name} appears in two sources ({names[t.name]} and {t.source})")
+        names[t.name] = t.source
+    jobs = []
+    for t in train_tasks:
+        known = t.test_outputs is not None
+        ins = t.train_inputs + (t.test_inputs if known else [])
+        outs = t.train_outputs + (t.test_outputs if known else [])
+        jobs.append(_Job(t, "train", ins, outs))
+    for t in eval_tasks:
+        jobs.append(_Job(t, "eval", list(t.train_inputs), list(t.train_outputs)))
+    return jobs, sorted(leaking)
+
+
+def _dedup_grids(job: _Job) -> list[np.ndarray]:
+    """The grids that define a variant's content (an evaluation task's test outputs are not looked at)."""
+    return job.pairs_in + job.pairs_out + job.task.test_inputs
+
+
+def render(
+    ins: Sequence[np.ndarray],
+    outs: Sequence[np.ndarray] | None,
+    transforms: np.ndarray,
+    maps: np.ndarray,
+    offsets: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens of every (variant, pair): inputs and labels [V, P, 900] uint8.
+
+    ``offsets`` [V, P, 2] in [0, 1) places each pair (input and output alike) at a random offset that keeps
+    both inside the canvas; None draws every grid at the top-left. ``outs`` None gives all-PAD labels.
+    """
+    v, p, side = len(transforms), len(ins), SIDE + 1
+    canvas_in = np.zeros((v, p, side, side), dtype=np.uint8)  # one spare row/column, cropped below
+    canvas_out = np.zeros((v, p, side, side), dtype=np.uint8)
+    flat_in, flat_out = canvas_in.reshape(-1), canvas_out.reshape(-1)
+    lut = maps.astype(np.uint8) + COLOUR_OFFSET  # [V, 10] colour -> token, per variant
+    for t in range(dihedral.NUM_TRANSFORMS):
+        vs = np.flatnonzero(transforms == t)
+        if vs.size == 0:
+            continue
+        for j in range(p):
+            gi = dihedral.apply(t, ins[j])
+            go = dihedral.apply(t, outs[j]) if outs is not None else None
+            h = max(gi.shape[0], go.shape[0] if go is not None else 0)
+            w = max(gi.shape[1], go.shape[1] if go is not None else 0)
+            starts = (vs * p + j) * side * side  # [n_t] flat position of each variant's canvas for pair j
+            if offsets is not None:
+                rows = (offsets[vs, j, 0] * (SIDE - h + 1)).astype(np.int64)
+                cols = (offsets[vs, j, 1] * (SIDE - w + 1)).astype(np.int64)
+                starts = starts + rows * side + cols
+            lut_t = lut[vs]  # [n_t, 10]
+            paste(
+                flat_in, starts, tiles(lut_t[:, gi]), side
+            )  # lut_t[:, g]: [n_t, h, w], every colour map at once
+            if go is not None:
+                paste(flat_out, starts, tiles(lut_t[:, go]), side)
+    x = np.ascontiguousarray(canvas_in[:, :, :SIDE, :SIDE]).reshape(v, p, SEQ_LEN)
+    y = np.ascontiguousarray(canvas_out[:, :, :SIDE, :SIDE]).reshape(v, p, SEQ_LEN)
+    return x, y
+
+
+class _NpyWriter:
+    """Append rows to a ``.npy`` file of known shape; the file appears (atomically) on ``close``."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype):
+        self.path, self.shape, self.dtype, self.rows = path, shape, np.dtype(dtype), 0
+        fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        self.f = os.fdopen(fd, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(self.f, header)
+
+    def write(self, rows: np.ndarray, max_value: int | None = None) -> None:
+        rows = np.ascontiguousarray(rows, dtype=self.dtype)
+        if max_value is not None and rows.size and int(rows.max()) > max_value:
+            raise ValueError(f"{self.path}: token {int(rows.max())} outside 0..{max_value}")
+        self.f.write(rows.tobytes())
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.f.close()
+        if self.rows != self.shape[0]:
+            Path(self.tmp).unlink(missing_ok=True)
+            raise RuntimeError(f"{self.path}: wrote {self.rows} rows, expected {self.shape[0]}")
+        os.chmod(self.tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.f.close()
+        Path(self.tmp).unlink(missing_ok=True)
+
+
+def _write_split(
+    out: Path,
+    jobs: list[tuple[_Job, int, Sequence[np.ndarray], Sequence[np.ndarray] | None]],
+    table: VariantTable,
+    metadata: DatasetMetadata,
+    translate_seed: int | None,
+    tick: Callable[[], None],
+) -> None:
+    """Write one split; ``jobs`` = (job, task index, inputs, outputs or None) per task with examples here."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / METADATA_FILE).unlink(missing_ok=True)  # a split without metadata is visibly incomplete
+    counts = [(table.tasks[k].count, len(ins)) for _, k, ins, _ in jobs]
+    num_examples = sum(v * p for v, p in counts)
+    writers = [_NpyWriter(out / f"{n}.npy", (num_examples, SEQ_LEN), np.uint8) for n in ("inputs", "labels")]
+    try:
+        for job, k, ins, outs in jobs:
+            info = table.tasks[k]
+            sl = slice(info.first, info.first + info.count)
+            offsets = None
+            if translate_seed is not None:
+                offsets = augment.task_rng(translate_seed, job.task.name, 1).random((info.count, len(ins), 2))
+            x, y = render(ins, outs, table.transform[sl], table.colour_map[sl], offsets)
+            writers[0].write(x.reshape(-1, SEQ_LEN), VOCAB_SIZE - 1)
+            writers[1].write(y.reshape(-1, SEQ_LEN), VOCAB_SIZE - 1)
+            tick()
+        for w in writers:
+            w.close()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    ids = np.concatenate(
+        [np.arange(table.tasks[k].first, table.tasks[k].first + table.tasks[k].count) for _, k, _, _ in jobs]
+    )
+    per_puzzle = np.concatenate([np.full(v, p, dtype=np.int64) for v, p in counts])
+    small = {
+        "puzzle_identifiers": ids.astype(np.int32),
+        "puzzle_indices": np.concatenate([[0], np.cumsum(per_puzzle)]).astype(np.int64),
+        "group_indices": np.concatenate([[0], np.cumsum([v for v, _ in counts])]).astype(np.int64),
+    }
+    for name, arr in small.items():
+        w = _NpyWriter(out / f"{name}.npy", arr.shape, arr.dtype)
+        w.write(arr)
+        w.close()
+    metadata.num_examples, metadata.num_puzzles, metadata.num_groups = num_examples, len(ids), len(counts)
+    atomic_write_text(out / METADATA_FILE, metadata.to_json())
+    try:  # structure: shapes, index coverage (the token range was checked chunk by chunk while writing)
+        split = open_split(out.parent, out.name, check=True)
+        if not (np.all(np.diff(split.puzzle_indices) > 0) and np.all(np.diff(split.group_indices) > 0)):
+            raise ValueError(f"{out}: empty puzzle or group")
+    except BaseException:
+        (out / METADATA_FILE).unlink(missing_ok=True)
+        raise
+
+
+def build_arc_dataset(
+    out: str | Path,
+    *,
+    train_sources: Sequence[str],
+    eval_sources: Sequence[str],
+    variants: int = 1000,
+    seed: int = 0,
+    translate: bool = True,
+    overlap: str = "auto",
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Build ``out/train`` and ``out/test``; return a summary (counts per split, tasks, variants)."""
+    out = Path(out)
+    jobs, dropped = _load_jobs(train_sources, eval_sources, overlap)
+    if not any(j.role == "eval" for j in jobs):
+        raise ValueError("no evaluation tasks: give at least one evaluation source")
+    infos, transforms, maps = [], [], []
+    bar = _progress(2 * len(jobs) + sum(j.role == "eval" for j in jobs), progress, "arc")
+    for job in jobs:
+        ts, ms = augment.sample_variants(
+            _dedup_grids(job), variants, augment.task_rng(seed, job.task.name, 0)
+        )
+        transforms.append(ts)
+        maps.append(ms)
+        infos.append(TaskInfo(job.task.name, job.task.source, job.role, job.task.num_test, 0, 0))
+        bar()
+    table = VariantTable.from_parts(infos, transforms, maps)
+    build = {
+        "source": "trm data arc",
+        "train_sources": list(train_sources),
+        "eval_sources": list(eval_sources),
+        "variants": variants,
+        "seed": seed,
+        "translate": translate,
+        "overlap": overlap,
+        "dropped_overlapping_tasks": dropped,
+        "num_tasks": {
+            "train": sum(j.role == "train" for j in jobs),
+            "eval": sum(j.role == "eval" for j in jobs),
+        },
+        "num_variants": table.num_identifiers - 1,
+    }
+
+    def meta() -> DatasetMetadata:
+        return DatasetMetadata(
+            task="arc",
+            vocab_size=VOCAB_SIZE,
+            seq_len=SEQ_LEN,
+            grid_shape=GRID_SHAPE,
+            num_puzzle_identifiers=table.num_identifiers,
+            pad_id=0,
+            ignore_label_id=0,
+            build=dict(build),
+        )
+
+    out.mkdir(parents=True, exist_ok=True)
+    table.save(out)
+    train_jobs = [(j, k, j.pairs_in, j.pairs_out) for k, j in enumerate(jobs) if j.pairs_in]
+    _write_split(out / "train", train_jobs, table, meta(), seed if translate else None, bar)
+    test_jobs = [
+        (j, k, j.task.test_inputs, j.task.test_outputs) for k, j in enumerate(jobs) if j.role == "eval"
+    ]
+    _write_split(out / "test", test_jobs, table, meta(), None, bar)
+    solutions = {
+        j.task.name: [g.tolist() for g in j.task.test_outputs]
+        for j in jobs
+        if j.role == "eval" and j.task.test_outputs
+    }
+    atomic_write_text(out / SOLUTIONS_FILE, json.dumps(solutions, separators=(",", ":")) + "\n")
+    return {"out": str(out), **build, "digest": split_digest(out)}
+
+
+def split_digest(root: str | Path) -> str:
+    """SHA-256 over the metadata and index arrays of both splits plus the variant table (a build fingerprint)."""
+    h = hashlib.sha256()
+    root = Path(root)
+    for rel in ("arc_variants.npz", "arc_tasks.json", "train/metadata.json", "test/metadata.json"):
+        h.update((root / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _progress(total: int, enabled: bool, desc: str) -> Callable[[], None]:
+    if not enabled:
+        return lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="task-step")
+    return lambda: bar.update(1)
+
+
+__all__ = ["build_arc_dataset", "default_sources", "find_overlap", "OverlapError", "render", "SETS"]

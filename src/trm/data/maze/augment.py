@@ -1,0 +1,28 @@
+"""Maze augmentation: the 8 symmetries of the square (SPEC section 4), via :mod:`trm.data.dihedral`.
+
+The same transform is applied to question and answer, so a valid (shortest) path stays a valid
+(shortest) path of the same length. The label of a transformed maze is the transformed label of the
+original, not the tie-break re-run on the transformed maze (the reference builder does the same).
+Variants are not deduplicated: a maze with a symmetry would repeat a variant, which is harmless.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trm.data import dihedral
+
+
+def transform(t: int, question: np.ndarray, answer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply dihedral transform ``t`` (0..7, 0 = identity) to both grids [side, side]."""
+    return dihedral.apply(t, question), dihedral.apply(t, answer)
+
+
+def undo(t: int, grid: np.ndarray) -> np.ndarray:
+    """Map a grid (e.g. a prediction on variant ``t``) back to the original orientation."""
+    return dihedral.apply(dihedral.inverse(t), grid)
+
+
+def variants(question: np.ndarray, answer: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """All 8 transformed (question, answer) pairs, transform 0 (the original) first."""
+    return [transform(t, question, answer) for t in range(dihedral.NUM_TRANSFORMS)]

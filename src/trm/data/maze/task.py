@@ -1,0 +1,48 @@
+"""The Maze task codec for :mod:`trm.data.tasks` (evaluation, ``trm solve``, pictures).
+
+Grid values are the cell codes of :mod:`trm.data.maze.grid`, which are also the tokens, so encode and
+decode only flatten and reshape (and check); :mod:`trm.viz.render` draws the same codes. A maze must
+have the dataset's exact size: there is no padding. "A right answer" is any shortest path, not only
+the labelled one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trm.data.errors import InputError
+from trm.data.maze.grid import CHARSET, PAD, PATH, parse_maze, render_maze
+from trm.data.maze.metrics import is_valid_shortest_path, maze_metrics
+
+
+class MazeTask:
+    name = "maze"
+    vocab_size = len(CHARSET) + 1
+
+    def parse(self, text: str) -> np.ndarray:
+        """A question as one 900-character line (hub layout) or as rows of text -> grid [side, side]."""
+        return parse_maze(text)
+
+    def encode(self, grid: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
+        g = np.asarray(grid)
+        if tuple(g.shape) != tuple(grid_shape):
+            raise InputError(
+                f"maze is {g.shape[0]}x{g.shape[1]}, this model's mazes are {grid_shape[0]}x{grid_shape[1]}"
+            )
+        if g.size and (int(g.min()) < PAD or int(g.max()) > PATH):
+            raise InputError(f"maze grid holds values outside {PAD}..{PATH}")
+        return g.reshape(-1).astype(np.int64)  # [seq_len]
+
+    def decode(self, tokens: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
+        t = np.asarray(tokens).reshape(grid_shape)
+        return np.where((t >= PAD) & (t <= PATH), t, PAD).astype(np.uint8)  # unknown tokens draw as PAD
+
+    def render_text(self, grid: np.ndarray) -> str:
+        return render_maze(grid)
+
+    def is_valid_answer(self, question: np.ndarray, answer: np.ndarray) -> bool:
+        return is_valid_shortest_path(question, answer)
+
+    def metrics(self, inputs: np.ndarray, preds: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+        """``valid_path`` and ``valid_shortest_path``, bool [E] (labels unused: any shortest path counts)."""
+        return maze_metrics(inputs, preds)

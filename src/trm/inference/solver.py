@@ -1,0 +1,173 @@
+"""Solve single puzzles with a trained model and keep the trace of its refinement steps.
+
+Design choices:
+
+- **Task-generic.** A puzzle is read, encoded and decoded by the codec of the dataset's task
+  (:func:`trm.data.tasks.get_task` on ``metadata.task``); the solver never knows what a Sudoku is.
+- **The evaluation protocol, one puzzle at a time.** All N supervision steps run (N = ``steps``, default
+  the model's N_sup; more than N_sup is allowed: the halted flags are cleared before every call after the
+  first, so the slot keeps its puzzle). The answer is the last step's grid; ``halted_at`` is the first
+  step whose q_halt > 0, i.e. where the halting head would have stopped.
+- **A trace of every step**: the decoded grid, which cells changed since the previous step (step 1 is
+  compared with the question), q_halt, and whether the grid is a valid answer by the task's rules.
+- ``puzzle_identifier`` defaults to 0, the shared identifier of Sudoku and Maze datasets; tasks with one
+  identifier per puzzle (ARC) must pass the identifier the model was trained with.
+- Puzzles may be text, a path to a text file, or an array of task values; ``solve_many`` batches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from trm.config import RunConfig
+from trm.data.format import DatasetMetadata
+from trm.data.tasks import Task, get_task
+from trm.device import autocast, pick_dtype
+from trm.evaluation.metrics import halt_signal
+
+IGNORE_INDEX = -100
+Puzzle = str | Path | np.ndarray | Sequence[Sequence[int]]
+
+
+@dataclass
+class Step:
+    """The model's answer after one supervision step."""
+
+    index: int  # 1-based supervision step
+    grid: np.ndarray  # decoded answer grid (task values)
+    changed: np.ndarray  # bool, same shape: cells that differ from the previous step (step 1: the question)
+    q_halt: float  # halting logit (Q-learning: q_halt - q_continue); the model would stop here when > 0
+    valid: bool  # the grid solves the question by the task's rules
+
+
+@dataclass
+class Solution:
+    question: np.ndarray  # the parsed puzzle
+    answer: np.ndarray  # the last step's grid
+    valid: bool  # the answer solves the question by the task's rules
+    trace: list[Step]  # one entry per supervision step
+    halted_at: int | None  # first step with q_halt > 0, or None
+    task: str  # task name (selects the codec and the colours of pictures)
+
+
+def _changed(prev: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    if prev.shape != grid.shape:  # e.g. an ARC answer whose size changed: every cell is new
+        return np.ones(grid.shape, dtype=bool)
+    return prev != grid
+
+
+class Solver:
+    """A model with its dataset metadata, ready to solve puzzles of its task."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: RunConfig,
+        metadata: DatasetMetadata,
+        *,
+        dtype: torch.dtype | str = "auto",
+    ) -> None:
+        self.model = model.eval()
+        self.config = config
+        self.metadata = metadata
+        self.task: Task = get_task(metadata.task)
+        params = list(model.parameters())
+        self.device = params[0].device if params else torch.device("cpu")
+        self.dtype = pick_dtype(self.device, dtype) if isinstance(dtype, str) else dtype
+
+    @classmethod
+    def load(cls, checkpoint: str | Path, device: str = "auto", *, use_ema: bool = True) -> Solver:
+        """From a run dir, its checkpoints dir or one step dir (EMA weights when present)."""
+        from trm.training.checkpoint import load_for_inference
+
+        model, config, metadata = load_for_inference(checkpoint, device=device, use_ema=use_ema)
+        return cls(model, config, metadata)
+
+    # -- reading puzzles -----------------------------------------------------------------------------------
+    def parse(self, puzzle: Puzzle) -> np.ndarray:
+        """Text, a path to a text file, or an array of task values -> question grid."""
+        if isinstance(puzzle, Path):
+            return self.task.parse(puzzle.read_text())
+        if isinstance(puzzle, str):
+            single_line = "\n" not in puzzle and len(puzzle) < 4096
+            if single_line and Path(puzzle).is_file():
+                return self.task.parse(Path(puzzle).read_text())
+            return self.task.parse(puzzle)
+        return np.asarray(puzzle)
+
+    # -- solving -------------------------------------------------------------------------------------------
+    def solve(self, puzzle: Puzzle, *, steps: int | None = None, puzzle_identifier: int = 0) -> Solution:
+        """Run all supervision steps on one puzzle and return the answer with its trace."""
+        return self.solve_many([puzzle], steps=steps, puzzle_identifier=puzzle_identifier)[0]
+
+    def solve_many(
+        self,
+        puzzles: Sequence[Puzzle],
+        *,
+        steps: int | None = None,
+        puzzle_identifier: int = 0,
+        batch_size: int = 256,
+    ) -> list[Solution]:
+        """Solve a list of puzzles, ``batch_size`` at a time; results in input order."""
+        n = int(steps or getattr(self.model, "halt_max_steps", None) or self.model.config.halt_max_steps)
+        if n <= 0:
+            raise ValueError(f"steps must be positive, got {n}")
+        questions = [self.parse(p) for p in puzzles]
+        shape = tuple(self.metadata.grid_shape)
+        tokens = np.stack([self.task.encode(q, shape) for q in questions]) if questions else None
+        out: list[Solution] = []
+        for start in range(0, len(questions), batch_size):
+            chunk = tokens[start : start + batch_size]  # [b, L]
+            preds, q_halt = self._run(chunk, n, puzzle_identifier)  # [n, b, L], [n, b]
+            for j, question in enumerate(questions[start : start + batch_size]):
+                out.append(self._solution(question, preds[:, j], q_halt[:, j]))
+        return out
+
+    def _run(self, tokens: np.ndarray, n: int, puzzle_identifier: int) -> tuple[np.ndarray, np.ndarray]:
+        """Token rows [b, L] -> argmax tokens after each step [n, b, L] and q_halt [n, b]."""
+        inputs = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=self.device)  # [b, L]
+        batch = {
+            "inputs": inputs,
+            "labels": torch.full_like(inputs, IGNORE_INDEX),  # unknown: nothing is scored
+            "puzzle_identifiers": torch.full(
+                (len(inputs),), puzzle_identifier, dtype=torch.long, device=self.device
+            ),
+        }
+        preds, q_halt = [], []
+        with torch.inference_mode(), autocast(self.device, self.dtype):
+            carry = self.model.initial_carry(batch)  # all slots halted: the first call loads the puzzles
+            for k in range(n):
+                if k:  # keep the puzzle even past the model's own N_sup
+                    carry = replace(carry, halted=torch.zeros_like(carry.halted))
+                carry, output = self.model(carry, batch)
+                preds.append(output.logits.argmax(-1).cpu())
+                q_halt.append(halt_signal(output).cpu())
+        return torch.stack(preds).numpy(), torch.stack(q_halt).numpy()
+
+    def _solution(self, question: np.ndarray, preds: np.ndarray, q_halt: np.ndarray) -> Solution:
+        """preds [n, L] tokens, q_halt [n] of one puzzle -> Solution with its trace."""
+        shape = tuple(self.metadata.grid_shape)
+        trace, prev = [], question
+        for k, (row, q) in enumerate(zip(preds, q_halt, strict=True)):
+            grid = self.task.decode(row, shape)
+            valid = bool(self.task.is_valid_answer(question, grid))
+            trace.append(
+                Step(index=k + 1, grid=grid, changed=_changed(prev, grid), q_halt=float(q), valid=valid)
+            )
+            prev = grid
+        halted_at = next((s.index for s in trace if s.q_halt > 0), None)
+        last = trace[-1]
+        return Solution(
+            question=question,
+            answer=last.grid,
+            valid=last.valid,
+            trace=trace,
+            halted_at=halted_at,
+            task=self.metadata.task,
+        )

@@ -1,0 +1,74 @@
+"""Exponential moving average of a model's weights (TRM: rate 0.999; evaluation and checkpoints use it).
+
+Design choices:
+
+- The shadow copy holds every floating-point parameter (fp32, on the model's device);
+  ``update`` is shadow <- rate * shadow + (1 - rate) * param, one fused ``_foreach_lerp_``.
+  No bias correction or warm-up of the rate (the papers use a plain EMA).
+- Buffers are not averaged; ``model_state_dict`` returns the model's own state dict with parameters
+  replaced by their averages, so it loads into a fresh model with ``load_state_dict(strict=True)``.
+- ``applied(model)`` swaps the averages into the model for evaluation and restores the raw weights
+  bit-exactly afterwards (copies, not recomputation), so evaluating never perturbs training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor, nn
+
+
+class EMA:
+    def __init__(self, model: nn.Module, rate: float = 0.999):
+        if not 0.0 < rate < 1.0:
+            raise ValueError(f"EMA rate must lie in (0, 1), got {rate}")
+        self.rate = rate
+        self.names = [n for n, p in model.named_parameters() if p.is_floating_point()]
+        params = dict(model.named_parameters())
+        self.shadow: dict[str, Tensor] = {n: params[n].detach().clone() for n in self.names}
+
+    def _params(self, model: nn.Module) -> list[Tensor]:
+        params = dict(model.named_parameters())
+        return [params[n].detach() for n in self.names]
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        torch._foreach_lerp_(list(self.shadow.values()), self._params(model), 1.0 - self.rate)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return dict(self.shadow)
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        missing = sorted(set(self.names) - set(state))
+        extra = sorted(set(state) - set(self.names))
+        if missing or extra:
+            raise KeyError(
+                f"EMA state does not match the model: missing {missing[:5]}, unexpected {extra[:5]}"
+            )
+        for n in self.names:
+            self.shadow[n].copy_(state[n])
+
+    def model_state_dict(self, model: nn.Module) -> dict[str, Tensor]:
+        """The model's state dict with parameters replaced by their moving averages."""
+        sd = model.state_dict()
+        for n in self.names:
+            sd[n] = self.shadow[n]
+        return sd
+
+    @contextmanager
+    def applied(self, model: nn.Module) -> Iterator[nn.Module]:
+        """Temporarily load the averages into ``model`` (restores the raw weights on exit)."""
+        params = dict(model.named_parameters())
+        backup = {n: params[n].detach().clone() for n in self.names}
+        with torch.no_grad():
+            for n in self.names:
+                params[n].copy_(self.shadow[n])
+        try:
+            yield model
+        finally:
+            with torch.no_grad():
+                for n in self.names:
+                    params[n].copy_(backup[n])

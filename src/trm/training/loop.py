@@ -1,0 +1,473 @@
+"""The deep-supervision trainer: ``train(config) -> TrainResult``.
+
+Design choices (SPEC section 3):
+
+- The carry persists across optimizer steps. Each step = ONE model call (one supervision step) on a
+  fresh loader batch: slots that halted at the previous step take their rows of that batch (fresh
+  y0, z0), the others keep their puzzle and state. So the loader advances one global batch per step,
+  an epoch is ``examples_per_epoch / global_batch_size`` steps, and the run is
+  ``floor(epochs * examples_per_epoch / global_batch_size)`` steps (or ``train.max_steps``).
+- Per step: forward under ``trm.device.autocast``, loss (``trm.training.losses``), backward, gradient
+  all-reduce across ranks, Adam-atan2 (or AdamW) on the weights and sign-SGD on the puzzle-embedding
+  rows of the batch, both following the warm-up + cosine schedule, then the EMA update.
+- No host sync per step: metric sums stay on the device and are read every ``log_every`` steps.
+- Evaluation (rank 0, EMA weights, RNG preserved so it never changes training) every
+  ``eval_interval`` epochs and at the end. Checkpoints every ``checkpoint_every`` steps, at each
+  evaluation and at the end. Stops at the step budget, the wall-clock budget (``max_minutes``: then
+  the cosine follows the spent fraction of the budget, since the step count is unknown), or on
+  SIGINT/SIGTERM: the step in flight finishes, a checkpoint is written, ``TrainingInterrupted`` is
+  raised. A second signal interrupts at once (the last complete checkpoint stays usable).
+- ``resume=True`` restores weights, EMA, optimizers, schedule step, loader position, RNG states and
+  the carry of every rank: same seed + device -> the interrupted-and-resumed run equals the
+  uninterrupted one bit for bit (tested on CPU). A fresh run refuses an out_dir with checkpoints.
+- Multi-process (torchrun): see ``trm.training.distributed``; signals and the time budget are acted
+  on at log steps there, so all ranks stop at the same step.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from trm.config import ConfigError, RunConfig, save_config
+from trm.data.format import atomic_write_text, open_split
+from trm.device import autocast, pick_device, pick_dtype
+from trm.training import checkpoint as ckpt
+from trm.training import distributed as dist
+from trm.training.ema import EMA
+from trm.training.logging import MetricsLogger, NullLogger, truncate_metrics
+from trm.training.losses import STAT_NAMES, deep_supervision_loss, summarize_stats
+from trm.training.optim import AdamAtan2, SignSGD, lr_factor, set_lr, total_steps
+from trm.training.rng import preserved_rng, rng_state, seed_everything, set_rng_state
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    step: int  # optimizer steps taken
+    epoch: float
+    metrics: dict[str, float] = field(default_factory=dict)  # final evaluation ({} if none ran)
+    checkpoint: Path | None = None  # the last checkpoint written
+    stopped: str = ""  # "epochs" | "max_steps" | "max_minutes" | "stop_at_step" | "interrupted"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised after a SIGINT/SIGTERM stop; ``checkpoint`` is where the run can be resumed from."""
+
+    def __init__(self, checkpoint: Path | None):
+        super().__init__(f"training interrupted; last checkpoint: {checkpoint}")
+        self.checkpoint = checkpoint
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM set a flag (checked between steps); a second one raises KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+        print(f"\nsignal {signum}: stopping after this step (again to stop at once)", file=sys.stderr)
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _open_data(config: RunConfig):
+    if config.data.path is None:
+        raise ConfigError(
+            "data.path is not set: pass data.path=<dataset folder> (build one with `trm data ...`)"
+        )
+    root = Path(config.data.path)
+    for name in (config.data.train_split, config.data.eval_split):
+        if not (root / name).is_dir():
+            raise ConfigError(f"data.path={root}: split {name!r} not found (expected folder {root / name})")
+    return open_split(root, config.data.train_split), open_split(root, config.data.eval_split)
+
+
+class Trainer:
+    """Holds the run's state; ``train()`` is the public entry point."""
+
+    def __init__(self, config: RunConfig, *, resume: bool = False, progress: bool = True):
+        from trm.models import build_model
+
+        tc = config.train
+        self.train_split, self.eval_split = _open_data(config)
+        device = pick_device(tc.device)
+        self.info = dist.init_distributed(device)
+        self.device = dist.rank_device(device, self.info)
+        self.dtype = pick_dtype(self.device, tc.dtype)
+        self.progress = progress and self.info.is_main
+        self.out_dir = Path(config.out_dir)
+        if tc.global_batch_size % self.info.world_size:
+            raise ConfigError(
+                f"train.global_batch_size={tc.global_batch_size} is not divisible by {self.info.world_size} ranks"
+            )
+
+        seed_everything(tc.seed)
+        model = build_model(config, self.train_split.metadata).to(self.device)
+        model.train()
+        dist.broadcast_module(model, self.info)
+        if self.info.enabled:
+            seed_everything(tc.seed + 1_000_003 * self.info.rank)  # ranks explore independently
+        self.model = model
+        self.fwd = torch.compile(model) if tc.compile else model
+        filled = getattr(model, "config", None)
+        self.config = config.model_copy(update={"model": filled}) if filled is not None else config
+
+        emb = getattr(model, "puzzle_emb", None)
+        emb_params = [p for p in emb.parameters() if p.requires_grad] if emb is not None else []
+        emb_ids = {id(p) for p in emb_params}
+        dense = [p for p in model.parameters() if p.requires_grad and id(p) not in emb_ids]
+        self.dense_params, self.emb_params = dense, emb_params
+        betas = (tc.beta1, tc.beta2)
+        if tc.optimizer == "adam_atan2":
+            self.opt: torch.optim.Optimizer = AdamAtan2(
+                dense, lr=tc.lr, betas=betas, weight_decay=tc.weight_decay
+            )
+        else:
+            self.opt = torch.optim.AdamW(dense, lr=tc.lr, betas=betas, weight_decay=tc.weight_decay)
+        self.sparse_opt = (
+            SignSGD(emb_params, lr=tc.puzzle_emb_lr, weight_decay=tc.puzzle_emb_weight_decay)
+            if emb_params
+            else None
+        )
+        self.ema = EMA(model, tc.ema_rate) if tc.ema else None
+
+        from trm.data.loader import TrainLoader
+
+        self.loader = TrainLoader(
+            self.train_split,
+            tc.global_batch_size,
+            seed=tc.seed,
+            rank=self.info.rank,
+            world_size=self.info.world_size,
+            prefetch=2 if self.device.type == "cuda" else 0,
+        )
+        self.total = total_steps(
+            tc.epochs, self.loader.examples_per_epoch, tc.global_batch_size, tc.max_steps
+        )
+        self.step, self.carry, self.seconds_before = 0, None, 0.0
+        self.last_checkpoint: Path | None = None
+        self.last_saved_step = -1
+
+        existing = ckpt.latest_checkpoint(self.out_dir)
+        if existing is not None and not resume:
+            raise ConfigError(
+                f"out_dir={self.out_dir} already holds checkpoints ({existing.name}); "
+                "pass --resume (resume=True) to continue it, or choose another out_dir"
+            )
+        if resume and existing is not None:
+            self._load(existing)
+        elif resume:
+            self._say(f"resume: no checkpoint in {self.out_dir}; starting from scratch")
+
+        self.logger: NullLogger = NullLogger()
+        if self.info.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            save_config(self.config, self.out_dir / "config.yaml")
+            self._write_run_info()
+            if resume:
+                truncate_metrics(self.out_dir, self.step)
+            lc = config.logging
+            self.logger = MetricsLogger(
+                self.out_dir,
+                tensorboard=lc.tensorboard,
+                wandb=lc.wandb,
+                wandb_project=lc.wandb_project,
+                run_name=config.name,
+                config=self.config.model_dump(mode="json"),
+                resume=resume,
+            )
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _say(self, msg: str) -> None:
+        if self.progress:
+            tqdm.write(msg, file=sys.stderr)
+
+    def _write_run_info(self) -> None:
+        from trm import __version__
+
+        info = {
+            "trm_version": __version__,
+            "torch_version": torch.__version__,
+            "device": str(self.device),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "world_size": self.info.world_size,
+            "total_steps": self.total,
+            "examples_per_epoch": self.loader.examples_per_epoch,
+        }
+        atomic_write_text(self.out_dir / "run.json", json.dumps(info, indent=2) + "\n")
+
+    @property
+    def epoch(self) -> float:
+        return self.step * self.config.train.global_batch_size / self.loader.examples_per_epoch
+
+    def _seconds(self) -> float:
+        return self.seconds_before + (time.monotonic() - self._t_start)
+
+    # -- state ------------------------------------------------------------------------------------------
+    def _rank_state(self) -> dict[str, Any]:
+        carry = None if self.carry is None else {k: v.detach().cpu() for k, v in self.carry.to_dict().items()}
+        return {"carry": carry, "rng": rng_state()}
+
+    def _save(self) -> Path | None:
+        """Checkpoint the current step (collective in multi-process runs: every rank calls it)."""
+        ranks = [self._rank_state()]
+        if self.info.enabled:
+            gathered: list[Any] | None = [None] * self.info.world_size if self.info.is_main else None
+            torch.distributed.gather_object(ranks[0], gathered, dst=0)
+            ranks = gathered or []
+        if self.info.is_main:
+            state = {
+                "step": self.step,
+                "optimizer": self.opt.state_dict(),
+                "sparse_optimizer": self.sparse_opt.state_dict() if self.sparse_opt else None,
+                "loader": self.loader.state_dict(),
+                "training_seconds": self._seconds(),
+                "world_size": self.info.world_size,
+                "ranks": ranks,
+            }
+            self.last_checkpoint = ckpt.save_checkpoint(
+                self.out_dir,
+                step=self.step,
+                epoch=self.epoch,
+                model=self.model,
+                config=self.config,
+                metadata=self.train_split.metadata,
+                ema_state=self.ema.model_state_dict(self.model) if self.ema else None,
+                state=state,
+            )
+        dist.barrier(self.info)
+        self.last_saved_step = self.step
+        return self.last_checkpoint
+
+    def _load(self, step_dir: Path) -> None:
+        from safetensors.torch import load_file
+
+        from trm.models.carry import Carry
+
+        state = ckpt.load_training_state(step_dir)
+        if state["world_size"] != self.info.world_size:
+            raise ConfigError(
+                f"{step_dir} was written by {state['world_size']} ranks; resume with the same number"
+            )
+        self.model.load_state_dict(load_file(str(step_dir / "model.safetensors"), device=str(self.device)))
+        if self.ema is not None:
+            ema_file = step_dir / "ema.safetensors"
+            if not ema_file.is_file():
+                raise ConfigError(f"{step_dir} has no EMA weights but train.ema is true")
+            ema_sd = load_file(str(ema_file), device=str(self.device))
+            self.ema.load_state_dict({n: ema_sd[n] for n in self.ema.names})
+        self.opt.load_state_dict(state["optimizer"])
+        if self.sparse_opt is not None:
+            self.sparse_opt.load_state_dict(state["sparse_optimizer"])
+        self.loader.load_state_dict(state["loader"])
+        self.step = int(state["step"])
+        self.seconds_before = float(state["training_seconds"])
+        mine = state["ranks"][self.info.rank]
+        self.carry = None if mine["carry"] is None else Carry.from_dict(mine["carry"]).to(self.device)
+        set_rng_state(mine["rng"])
+        self.last_checkpoint, self.last_saved_step = step_dir, self.step
+        self._say(f"resumed from {step_dir} (step {self.step:,})")
+
+    # -- one optimizer step ------------------------------------------------------------------------------
+    def _train_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        tc = self.config.train
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        carry = self.carry if self.carry is not None else self.model.initial_carry(batch)
+        with autocast(self.device, self.dtype):
+            carry, out = self.fwd(carry, batch)
+        loss, stats = deep_supervision_loss(
+            out.logits,
+            carry.data["labels"],
+            out.q_halt,
+            halted=carry.halted,
+            steps=carry.steps,
+            global_batch_size=tc.global_batch_size,
+            kind=tc.loss,
+            q_loss_weight=tc.q_loss_weight,
+            q_continue=out.q_continue,
+            target_q_continue=out.target_q_continue,
+        )
+        loss.backward()
+        dist.all_reduce_grads(self.dense_params, self.info)
+        dist.all_reduce_sparse_grads(self.emb_params, self.info)
+        step = self.step + 1
+        budget = tc.max_minutes * 60 if tc.max_minutes else None
+        factor = lr_factor(
+            step,
+            warmup=tc.lr_warmup_steps,
+            total=self.total,
+            min_ratio=tc.lr_min_ratio,
+            progress=self._seconds() / budget if budget else None,
+        )
+        self.lr = tc.lr * factor
+        set_lr(self.opt, self.lr)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        if self.sparse_opt is not None:
+            set_lr(self.sparse_opt, tc.puzzle_emb_lr * factor)
+            self.sparse_opt.step(dist.all_gather_rows(carry.data["puzzle_identifiers"], self.info))
+            self.sparse_opt.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.model)
+        self.carry, self.step = carry, step
+        return stats
+
+    # -- evaluation --------------------------------------------------------------------------------------
+    def _evaluate(self) -> dict[str, float]:
+        from trm.evaluation.evaluate import evaluate
+
+        metrics: dict[str, float] = {}
+        if self.info.is_main:
+            cfg = self.config
+            with preserved_rng(), self.ema.applied(self.model) if self.ema else nullcontext():
+                result = evaluate(
+                    self.model,
+                    self.eval_split,
+                    batch_size=cfg.eval.batch_size,
+                    device=self.device,
+                    dtype=self.dtype,
+                    halt_max_steps=cfg.eval.halt_max_steps,
+                    limit=cfg.data.eval_limit,
+                    early_halt=cfg.eval.early_halt,
+                    progress=self.progress,
+                )
+            self.model.train()
+            metrics = result.metrics
+            self.logger.log("eval", self.step, self.epoch, metrics)
+            self._say(
+                f"eval @ step {self.step:,}: exact {metrics['exact_accuracy']:.2%}, "
+                f"token {metrics['token_accuracy']:.2%}"
+            )
+        dist.barrier(self.info)
+        return metrics
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def run(self, stop_at_step: int | None = None) -> TrainResult:
+        tc = self.config.train
+        window = torch.zeros(len(STAT_NAMES), device=self.device)
+        window_steps, self.lr = 0, tc.lr
+        examples_per_eval = tc.eval_interval * self.loader.examples_per_epoch if tc.eval_interval else None
+        bar = tqdm(
+            total=self.total,
+            initial=self.step,
+            desc=self.config.name,
+            unit="step",
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
+        self._t_start = time.monotonic()
+        t_window = time.perf_counter()
+        at_boundary, stopped = True, ""
+        try:
+            with _StopSignals() as signals:
+                while not stopped:
+                    if self.step >= self.total:
+                        stopped = (
+                            "max_steps"
+                            if tc.max_steps is not None and self.total == tc.max_steps
+                            else "epochs"
+                        )
+                        break
+                    if stop_at_step is not None and self.step >= stop_at_step:
+                        stopped = "stop_at_step"
+                        break
+                    at_boundary = False
+                    window += self._train_step(next(self.loader))
+                    at_boundary = True
+                    window_steps += 1
+                    bar.update(1)
+                    log_now = self.step % tc.log_every == 0
+                    if log_now:
+                        sums = dist.all_reduce_sum(window.clone(), self.info).tolist()
+                        now = time.perf_counter()
+                        metrics = summarize_stats(sums, window_steps)
+                        metrics["lr"] = self.lr
+                        metrics["examples_per_s"] = (
+                            window_steps * tc.global_batch_size / max(now - t_window, 1e-9)
+                        )
+                        self.logger.log("train", self.step, self.epoch, metrics)
+                        postfix = {
+                            "loss": f"{metrics['loss']:.4f}",
+                            "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}",
+                        }
+                        if "exact_accuracy" in metrics:
+                            postfix["exact"] = f"{metrics['exact_accuracy']:.3f}"
+                        bar.set_postfix(postfix, refresh=False)
+                        window.zero_()
+                        window_steps, t_window = 0, now
+                    over_time = tc.max_minutes is not None and self._seconds() >= tc.max_minutes * 60
+                    got_signal = signals.received is not None
+                    if self.info.enabled:  # decide together, at log steps only (a collective)
+                        over_time = log_now and dist.any_rank(over_time, self.info, self.device)
+                        got_signal = log_now and dist.any_rank(got_signal, self.info, self.device)
+                    if got_signal:
+                        stopped = "interrupted"
+                    elif over_time:
+                        stopped = "max_minutes"
+                    elif self.step >= self.total or (stop_at_step is not None and self.step >= stop_at_step):
+                        continue  # the loop head names the reason
+                    else:
+                        boundary = examples_per_eval is not None and (
+                            (self.step * tc.global_batch_size) // examples_per_eval
+                            > ((self.step - 1) * tc.global_batch_size) // examples_per_eval
+                        )
+                        if boundary:
+                            self._save()
+                            self._evaluate()
+                        elif tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
+                            self._save()
+        except KeyboardInterrupt:
+            bar.close()
+            if at_boundary and not self.info.enabled and self.step != self.last_saved_step:
+                self._save()
+            self.logger.close()
+            raise TrainingInterrupted(self.last_checkpoint) from None
+        bar.close()
+        if self.step != self.last_saved_step:
+            self._save()
+        if stopped == "interrupted":
+            self.logger.close()
+            raise TrainingInterrupted(self.last_checkpoint)
+        metrics = self._evaluate() if stopped != "stop_at_step" else {}
+        self.logger.close()
+        return TrainResult(self.out_dir, self.step, self.epoch, metrics, self.last_checkpoint, stopped)
+
+
+def train(
+    config: RunConfig, resume: bool = False, *, stop_at_step: int | None = None, progress: bool = True
+) -> TrainResult:
+    """Train ``config`` to its end (see the module docstring); returns where everything went.
+
+    ``resume`` continues the newest checkpoint in ``config.out_dir``. ``stop_at_step`` stops early
+    WITHOUT changing the schedule (checkpoint, no evaluation), e.g. to split a run into jobs.
+    Raises ``TrainingInterrupted`` (a KeyboardInterrupt) after a SIGINT/SIGTERM stop.
+    """
+    trainer = Trainer(config, resume=resume, progress=progress)
+    try:
+        return trainer.run(stop_at_step=stop_at_step)
+    finally:
+        trainer.loader.close()
+        dist.shutdown(trainer.info)

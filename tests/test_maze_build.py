@@ -1,0 +1,179 @@
+"""Maze datasets: CSV layout, hub download path, determinism, augmentation round trips, the CLI."""
+
+from pathlib import Path
+
+import huggingface_hub
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from trm.cli import app
+from trm.data import dihedral
+from trm.data.errors import InputError
+from trm.data.format import open_split
+from trm.data.maze.augment import transform, undo, variants
+from trm.data.maze.build import build_from_files, build_from_hub, build_generated, read_csv, write_csv
+from trm.data.maze.generate import generate_records
+from trm.data.maze.grid import PATH, format_maze
+from trm.data.maze.metrics import is_valid_shortest_path
+from trm.data.maze.search import shortest_path_length
+
+
+@pytest.fixture
+def csv_pair(tmp_path):
+    train = generate_records(6, side=8, seed=1)
+    test = generate_records(3, side=8, seed=1, stream=1)
+    write_csv(tmp_path / "train.csv", train)
+    write_csv(tmp_path / "test.csv", test)
+    return tmp_path, train, test
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_csv_round_trip_keeps_every_column(csv_pair):
+    root, train, _ = csv_pair
+    back = read_csv(root / "train.csv", side=8)
+    assert [(r.source, r.rating) for r in back] == [(r.source, r.rating) for r in train]
+    assert all(
+        np.array_equal(a.question, b.question) and np.array_equal(a.answer, b.answer)
+        for a, b in zip(back, train, strict=True)
+    )
+    assert (root / "train.csv").read_text().splitlines()[0] == "source,question,answer,rating"
+
+
+def test_csv_errors_name_the_line_and_the_column_in_that_line(tmp_path, csv_pair):
+    root, train, _ = csv_pair
+    lines = (root / "train.csv").read_text().splitlines()
+    source, question, answer, rating = lines[2].split(",")
+    bad_answer = answer[:5] + "x" + answer[6:]
+    (tmp_path / "bad.csv").write_text(
+        "\n".join([lines[0], lines[1], ",".join([source, question, bad_answer, rating])])
+    )
+    with pytest.raises(InputError) as e:
+        read_csv(tmp_path / "bad.csv")
+    assert e.value.line == 3 and e.value.column == len(source) + len(question) + 2 + 6
+    assert "answer: unknown character 'x'" in str(e.value)
+    quoted = f'"{source}","{question[:-1]}",{answer},{rating}'
+    (tmp_path / "short.csv").write_text(lines[0] + "\n" + quoted + "\n")
+    with pytest.raises(InputError, match=r"short\.csv:2:.*question: maze has 63 characters"):
+        read_csv(tmp_path / "short.csv")
+    (tmp_path / "nohdr.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match=r"nohdr\.csv:1: header"):
+        read_csv(tmp_path / "nohdr.csv")
+
+
+def test_build_from_files_layout_groups_and_augmentation_round_trip(tmp_path, csv_pair):
+    root, train, test = csv_pair
+    metas = build_from_files(tmp_path / "ds", root / "train.csv", root / "test.csv", augment=True)
+    tr, te = open_split(tmp_path / "ds", "train"), open_split(tmp_path / "ds", "test")
+    m = tr.metadata
+    assert (m.task, m.vocab_size, m.seq_len, m.grid_shape, m.num_puzzle_identifiers) == (
+        "maze",
+        6,
+        64,
+        (8, 8),
+        1,
+    )
+    assert metas["train"].num_groups == 6 and tr.num_puzzles == tr.num_examples == 48
+    assert te.num_groups == te.num_puzzles == te.num_examples == 3  # test never augmented
+    assert np.all(np.asarray(tr.puzzle_identifiers) == 0) and tr.metadata.build["labels_are_shortest"] == 6
+    for g, rec in enumerate(train):
+        puzzles = list(tr.puzzles_of_group(g))
+        assert len(puzzles) == 8
+        for t, p in enumerate(puzzles):
+            (e,) = tr.examples_of_puzzle(p)
+            q = np.asarray(tr.inputs[e]).reshape(8, 8)
+            a = np.asarray(tr.labels[e]).reshape(8, 8)
+            assert np.array_equal(undo(t, q), rec.question) and np.array_equal(undo(t, a), rec.answer)
+            assert is_valid_shortest_path(q, a)  # a transformed label is still a shortest path
+
+
+def test_every_transform_round_trips_and_keeps_the_path_length():
+    rec = generate_records(1, side=9, seed=2)[0]
+    pairs = variants(rec.question, rec.answer)
+    assert np.array_equal(pairs[0][0], rec.question)
+    assert len({q.tobytes() for q, _ in pairs}) == 8
+    for t, (q, a) in enumerate(pairs):
+        assert np.array_equal(transform(dihedral.inverse(t), q, a)[0], rec.question)
+        assert np.array_equal(undo(t, a), rec.answer)
+        assert shortest_path_length(q) == shortest_path_length(rec.question)
+        assert np.count_nonzero(a == PATH) == np.count_nonzero(rec.answer == PATH)
+
+
+def test_same_seed_gives_byte_identical_datasets_and_subsampling_is_seeded(tmp_path, csv_pair):
+    root, train, _ = csv_pair
+    args = (root / "train.csv", root / "test.csv")
+    build_from_files(tmp_path / "a", *args, subsample=3, seed=7)
+    build_from_files(tmp_path / "b", *args, subsample=3, seed=7)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    picks = set()
+    for seed in range(6):
+        build_from_files(tmp_path / f"s{seed}", *args, subsample=3, seed=seed)
+        picks.add(np.asarray(open_split(tmp_path / f"s{seed}", "train").inputs).tobytes())
+    assert len(picks) > 1
+    build_generated(tmp_path / "g1", num_train=4, num_test=2, side=7, seed=3, statistics=False)
+    build_generated(tmp_path / "g2", num_train=4, num_test=2, side=7, seed=3, statistics=False)
+    assert _files(tmp_path / "g1") == _files(tmp_path / "g2")
+    build_generated(tmp_path / "g3", num_train=9, num_test=2, side=7, seed=3, statistics=False)
+    g1, g3 = open_split(tmp_path / "g1", "test"), open_split(tmp_path / "g3", "test")
+    assert np.array_equal(g1.inputs, g3.inputs)  # the test set does not depend on num_train
+
+
+def test_hub_builder_downloads_through_huggingface_hub(tmp_path, csv_pair, monkeypatch):
+    root, _, test = csv_pair
+    calls = []
+
+    def fake_download(repo_id, filename, *, repo_type=None, revision=None, cache_dir=None):
+        calls.append((repo_id, filename, repo_type, revision))
+        return str(root / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    metas = build_from_hub(tmp_path / "hub", revision="abc123", test_limit=2)
+    assert calls == [
+        ("sapientinc/maze-30x30-hard-1k", "train.csv", "dataset", "abc123"),
+        ("sapientinc/maze-30x30-hard-1k", "test.csv", "dataset", "abc123"),
+    ]
+    assert (
+        metas["test"].num_examples == 2 and metas["train"].build["repo_id"] == "sapientinc/maze-30x30-hard-1k"
+    )
+    te = open_split(tmp_path / "hub", "test")
+    assert format_maze(np.asarray(te.inputs[1])) == format_maze(test[1].question)
+
+
+def test_cli_builds_generated_and_local_datasets(tmp_path, csv_pair):
+    root, _, _ = csv_pair
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    res = runner.invoke(
+        app,
+        [
+            "data",
+            "maze",
+            str(out),
+            "--source",
+            "generate",
+            "--num-train",
+            "5",
+            "--num-test",
+            "2",
+            "--side",
+            "8",
+            "--augment",
+            "--csv-dir",
+            str(tmp_path / "csv"),
+            "--seed",
+            "1",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert open_split(out, "train").num_examples == 40 and "distinct shortest paths" in res.output
+    assert len(read_csv(tmp_path / "csv" / "test.csv")) == 2
+    res = runner.invoke(
+        app, ["data", "maze", str(tmp_path / "local"), "--source", "hub", "--repo", str(root)]
+    )
+    assert res.exit_code == 0, res.output
+    assert open_split(tmp_path / "local", "train").num_examples == 6
+    res = runner.invoke(app, ["data", "maze", str(tmp_path / "x"), "--source", "files"])
+    assert res.exit_code != 0 and "--train-csv" in res.output

@@ -1,0 +1,220 @@
+"""The trainer end to end on a tiny TRM and a tiny generated dataset (4x4 grids, vocab 6).
+
+Properties: resume equals an uninterrupted run (bit for bit on CPU), same seed -> same weights,
+the loss falls on a learnable task, SIGINT leaves a resumable checkpoint, files land where agreed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from trm.config import ConfigError, RunConfig
+from trm.data.format import DatasetMetadata, write_split
+from trm.training.checkpoint import latest_checkpoint, load_training_state
+from trm.training.logging import read_metrics
+from trm.training.loop import Trainer, TrainingInterrupted, train
+
+
+def _write_dataset(root, n_train: int = 48, n_test: int = 16, seed: int = 0, copy: bool = False) -> str:
+    """Random 4x4 grids of tokens 1..5; labels are a fixed function of inputs (copy or shift)."""
+    rng = np.random.default_rng(seed)
+    for name, n in (("train", n_train), ("test", n_test)):
+        x = rng.integers(1, 6, size=(n, 16))
+        y = x if copy else (x % 5) + 1
+        meta = DatasetMetadata(
+            task="toy", vocab_size=6, seq_len=16, grid_shape=(4, 4), num_puzzle_identifiers=4
+        )
+        write_split(
+            root,
+            name,
+            inputs=x,
+            labels=y,
+            puzzle_identifiers=rng.integers(1, 4, size=n),
+            puzzle_indices=np.arange(n + 1),
+            group_indices=np.arange(n + 1),
+            metadata=meta,
+        )
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return _write_dataset(tmp_path_factory.mktemp("toy"))
+
+
+def tiny_config(data: str, out_dir, **train) -> RunConfig:
+    t = dict(
+        global_batch_size=8,
+        epochs=100,
+        lr=3e-3,
+        lr_warmup_steps=2,
+        weight_decay=0.1,
+        puzzle_emb_lr=1e-2,
+        log_every=2,
+        eval_interval=None,
+        dtype="float32",
+        device="cpu",
+        seed=3,
+    )
+    t.update(train)
+    return RunConfig.model_validate(
+        dict(
+            out_dir=str(out_dir),
+            model=dict(
+                hidden_size=32,
+                num_heads=2,
+                num_layers=1,
+                mixer="mlp_t",
+                H_cycles=2,
+                L_cycles=2,
+                halt_max_steps=4,
+                halt_exploration_prob=0.5,
+                puzzle_emb_len=2,
+                width_multiple=16,
+            ),
+            data=dict(path=data, eval_limit=8),
+            train=t,
+            eval=dict(batch_size=8),
+            logging=dict(tensorboard=False),
+        )
+    )
+
+
+def _final(out_dir) -> dict[str, torch.Tensor]:
+    step_dir = latest_checkpoint(out_dir)
+    weights = load_file(str(step_dir / "model.safetensors"))
+    weights.update({f"ema.{k}": v for k, v in load_file(str(step_dir / "ema.safetensors")).items()})
+    return weights
+
+
+def _assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("optimizer", ["adam_atan2", "adamw"])
+def test_resume_via_max_steps_equals_uninterrupted_run(data_dir, tmp_path, optimizer):
+    k = 5
+    full = train(
+        tiny_config(data_dir, tmp_path / "full", max_steps=2 * k, optimizer=optimizer), progress=False
+    )
+    first = train(tiny_config(data_dir, tmp_path / "split", max_steps=k, optimizer=optimizer), progress=False)
+    assert first.step == k and first.stopped == "max_steps"
+    second = train(
+        tiny_config(data_dir, tmp_path / "split", max_steps=2 * k, optimizer=optimizer),
+        resume=True,
+        progress=False,
+    )
+    assert second.step == full.step == 2 * k
+    _assert_same(_final(tmp_path / "full"), _final(tmp_path / "split"))
+    # The carry and the loader position match too.
+    s_full = load_training_state(latest_checkpoint(tmp_path / "full"))
+    s_split = load_training_state(latest_checkpoint(tmp_path / "split"))
+    assert s_full["loader"] == s_split["loader"]
+    for key, v in s_full["ranks"][0]["carry"].items():
+        assert torch.equal(v, s_split["ranks"][0]["carry"][key]), key
+    # metrics.jsonl holds one history: train records at steps 2, 4, (6, 8, 10) once each
+    steps = [r["step"] for r in read_metrics(tmp_path / "split", "train")]
+    assert steps == [2, 4, 6, 8, 10]
+
+
+def test_stop_at_step_resume_keeps_the_cosine_schedule(data_dir, tmp_path):
+    kw = dict(max_steps=8, lr_min_ratio=0.1, lr_warmup_steps=2)
+    train(tiny_config(data_dir, tmp_path / "full", **kw), progress=False)
+    part = train(tiny_config(data_dir, tmp_path / "split", **kw), stop_at_step=3, progress=False)
+    assert part.stopped == "stop_at_step" and part.step == 3 and part.metrics == {}
+    done = train(tiny_config(data_dir, tmp_path / "split", **kw), resume=True, progress=False)
+    assert done.stopped == "max_steps" and "exact_accuracy" in done.metrics
+    _assert_same(_final(tmp_path / "full"), _final(tmp_path / "split"))
+    lrs = [r["lr"] for r in read_metrics(tmp_path / "full", "train")]
+    assert lrs[0] == pytest.approx(3e-3) and lrs[-1] == pytest.approx(3e-4)  # cosine reached lr * 0.1
+
+
+def test_same_seed_same_weights_other_seed_differs(data_dir, tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        train(tiny_config(data_dir, tmp_path / name, max_steps=4, seed=seed), progress=False)
+    _assert_same(_final(tmp_path / "a"), _final(tmp_path / "b"))
+    a, c = _final(tmp_path / "a"), _final(tmp_path / "c")
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_sigint_checkpoints_the_finished_step_and_resumes_exactly(data_dir, tmp_path, monkeypatch):
+    train(tiny_config(data_dir, tmp_path / "full", max_steps=6), progress=False)
+    original = Trainer._train_step
+
+    def step_then_signal(self, batch):
+        stats = original(self, batch)
+        if self.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return stats
+
+    monkeypatch.setattr(Trainer, "_train_step", step_then_signal)
+    with pytest.raises(TrainingInterrupted) as info:
+        train(tiny_config(data_dir, tmp_path / "split", max_steps=6), progress=False)
+    assert info.value.checkpoint.name == "step_00000003"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    monkeypatch.setattr(Trainer, "_train_step", original)
+    train(tiny_config(data_dir, tmp_path / "split", max_steps=6), resume=True, progress=False)
+    _assert_same(_final(tmp_path / "full"), _final(tmp_path / "split"))
+
+
+def test_loss_falls_on_a_learnable_task(tmp_path):
+    data = _write_dataset(tmp_path / "copy", n_train=64, copy=True)
+    cfg = tiny_config(
+        data,
+        tmp_path / "run",
+        max_steps=100,
+        log_every=20,
+        lr=1e-2,
+        optimizer="adamw",
+        lr_warmup_steps=10,
+        ema_rate=0.9,
+    )  # a short EMA so the evaluated weights have learnt too
+    result = train(cfg, progress=False)
+    records = read_metrics(tmp_path / "run", "train")
+    assert [r["step"] for r in records] == [20, 40, 60, 80, 100]
+    assert records[-1]["loss"] < 0.5 * records[0]["loss"]
+    assert records[-1]["lm_loss"] < 0.25 * records[0]["lm_loss"]
+    assert records[-1]["all_token_accuracy"] > 0.95 and records[-1]["exact_accuracy"] > 0.5
+    assert result.metrics["token_accuracy"] > 0.9  # held-out grids, EMA weights
+
+
+def test_run_layout_and_refusal_to_overwrite(data_dir, tmp_path):
+    out = tmp_path / "run"
+    result = train(tiny_config(data_dir, out, max_steps=4, checkpoint_every=2), progress=False)
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "latest",
+        "step_00000002",
+        "step_00000004",
+    ]
+    assert (out / "checkpoints" / "latest").read_text().strip() == "step_00000004" == result.checkpoint.name
+    meta = json.loads((result.checkpoint / "meta.json").read_text())
+    assert meta["step"] == 4 and meta["trm_version"] and meta["dataset"]["seq_len"] == 16
+    saved = (out / "config.yaml").read_text()
+    assert "vocab_size: 6" in saved  # the resolved model config, filled from the dataset
+    kinds = [r["kind"] for r in read_metrics(out)]
+    assert kinds.count("eval") == 1 and kinds[-1] == "eval"
+    with pytest.raises(ConfigError, match="--resume"):
+        train(tiny_config(data_dir, out, max_steps=4), progress=False)
+
+
+def test_eval_every_interval_epochs(data_dir, tmp_path):
+    # 48 examples / batch 8 = 6 steps per epoch; eval every 1 epoch over 12 steps -> steps 6 and 12 (final).
+    train(tiny_config(data_dir, tmp_path / "run", max_steps=12, eval_interval=1), progress=False)
+    assert [r["step"] for r in read_metrics(tmp_path / "run", "eval")] == [6, 12]
+    assert (tmp_path / "run" / "checkpoints" / "step_00000006").is_dir()
+
+
+def test_missing_data_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="data.path"):
+        train(tiny_config(None, tmp_path / "x"), progress=False)
+    with pytest.raises(ConfigError, match="split 'train' not found"):
+        train(tiny_config(str(tmp_path / "nowhere"), tmp_path / "x"), progress=False)
