@@ -7,6 +7,7 @@ import pytest
 
 from trm.data.errors import InputError
 from trm.data.sudoku import (
+    augment,
     box_shape,
     count_solutions,
     format_grid,
@@ -150,7 +151,7 @@ def test_parse_bad_character_and_digit_too_large():
         parse(AI_ESCARGOT[:4] + "x" + AI_ESCARGOT[5:], file="f")
     assert (e.value.line, e.value.column) == (1, 5) and "'x'" in e.value.message
     with pytest.raises(InputError) as e:
-        parse("12.." "..5." "...." "....")  # 5 in a 4x4
+        parse("12....5.........")  # 5 in a 4x4
     assert (e.value.line, e.value.column) == (1, 7)
     with pytest.raises(InputError) as e:
         parse("." * 80 + "A")  # a letter in a 9x9
@@ -210,6 +211,19 @@ def test_parse_file_one_per_line_and_grids(tmp_path):
     assert format_grid(puzzles[3].question) == GOLDEN_NUGGET
 
 
+def test_parse_file_many_one_line_puzzles_in_one_block(tmp_path):
+    # 81 lines of 81 cells are 81 puzzles, not one grid; 9 lines of 9 cells are one grid
+    puzzle = parse(AI_ESCARGOT)
+    rng = np.random.default_rng(0)
+    variants = [augment(puzzle, solve(puzzle), rng)[0] for _ in range(81)]
+    path = tmp_path / "many.txt"
+    path.write_text("\n".join(format_grid(v) for v in variants) + "\n")
+    puzzles = parse_file(path)
+    assert len(puzzles) == 81 and all((p.question == v).all() for p, v in zip(puzzles, variants, strict=True))
+    path.write_text("\n".join(AI_ESCARGOT[i : i + 9] for i in range(0, 81, 9)))
+    assert [format_grid(p.question) for p in parse_file(path)] == [AI_ESCARGOT]
+
+
 def test_parse_file_error_names_file_line_column(tmp_path):
     path = tmp_path / "bad.txt"
     bad = AI_ESCARGOT[:9] + "3" + AI_ESCARGOT[10:]  # r2c1 = 3; then the clue 3 at r2c2 repeats it
@@ -222,8 +236,12 @@ def test_parse_file_error_names_file_line_column(tmp_path):
 def test_parse_file_csv(tmp_path):
     easy, answer = parse(EASY), solve(parse(EASY))
     path = tmp_path / "x.csv"
-    rows = ["source,question,answer,rating", f"wiki,{EASY},{format_grid(answer)},0",
-            f"tdoku,{AI_ESCARGOT},{format_grid(solve(parse(AI_ESCARGOT)))},17", ""]
+    rows = [
+        "source,question,answer,rating",
+        f"wiki,{EASY},{format_grid(answer)},0",
+        f"tdoku,{AI_ESCARGOT},{format_grid(solve(parse(AI_ESCARGOT)))},17",
+        "",
+    ]
     path.write_text("\n".join(rows))
     puzzles = parse_file(path)
     assert len(puzzles) == 2 and [p.line for p in puzzles] == [2, 3]

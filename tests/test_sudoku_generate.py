@@ -49,14 +49,14 @@ def test_generate_is_reproducible_and_seed_dependent():
     a = generate(6, count=4, seed=11)
     b = generate(6, count=4, seed=11)
     c = generate(6, count=4, seed=12)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert (x.puzzle == y.puzzle).all() and (x.solution == y.solution).all() and x.rating == y.rating
-    assert any((x.puzzle != z.puzzle).any() for x, z in zip(a, c))
+    assert any((x.puzzle != z.puzzle).any() for x, z in zip(a, c, strict=True))
     # a shorter list is a prefix of a longer one; start= picks a slice
     prefix = generate(6, count=2, seed=11)
-    assert all((x.puzzle == y.puzzle).all() for x, y in zip(prefix, a))
+    assert all((x.puzzle == y.puzzle).all() for x, y in zip(prefix, a, strict=False))
     tail = generate(6, count=2, seed=11, start=2)
-    assert all((x.puzzle == y.puzzle).all() for x, y in zip(tail, a[2:]))
+    assert all((x.puzzle == y.puzzle).all() for x, y in zip(tail, a[2:], strict=False))
     # every puzzle differs from the others
     assert len({x.puzzle.tobytes() for x in a}) == len(a)
 
@@ -115,7 +115,7 @@ def test_augment_batch_stays_valid(pairs, n):
     puzzle, solution = pairs[n]
     ps, ss = augment_batch(puzzle, solution, np.random.default_rng(1), 1000 if n < 16 else 50)
     assert ps.shape[1:] == (n, n) and ss.shape == ps.shape
-    for p, s in zip(ps, ss):
+    for p, s in zip(ps, ss, strict=True):
         assert is_valid_solution(p, s)
     assert len({p.tobytes() for p in ps}) > 0.9 * len(ps) or n == 4
     # augment_batch does not touch its inputs; augment is reproducible from the seed
@@ -135,9 +135,11 @@ def test_transpose_only_for_square_boxes(pairs):
 
     bands, stacks = profile(puzzle)
     assert bands != stacks, "pick a seed whose puzzle is not symmetric in this statistic"
-    flips = [profile(augment(puzzle, solution, np.random.default_rng(i))[0]) == (stacks, bands) for i in range(200)]
+    flips = [
+        profile(augment(puzzle, solution, np.random.default_rng(i))[0]) == (stacks, bands) for i in range(200)
+    ]
     assert 60 < sum(flips) < 140
-    # 6x6 boxes are 2x3: a transpose would break them, and validity over 1000 variants above shows none happens
+    # 6x6 boxes are 2x3: a transpose would break them (validity of 1000 variants above shows none happens)
     p6, s6 = pairs[6]
     p, s = augment(p6, s6, np.random.default_rng(0))
     assert validate(p) == [] and validate(s) == []

@@ -218,3 +218,17 @@ def test_missing_data_is_a_config_error(tmp_path):
         train(tiny_config(None, tmp_path / "x"), progress=False)
     with pytest.raises(ConfigError, match="split 'train' not found"):
         train(tiny_config(str(tmp_path / "nowhere"), tmp_path / "x"), progress=False)
+
+
+def test_wall_clock_budget_stops_cleanly_with_checkpoint_and_eval(data_dir, tmp_path):
+    result = train(tiny_config(data_dir, tmp_path / "run", max_minutes=0.0005), progress=False)  # 30 ms
+    assert result.stopped == "max_minutes" and 1 <= result.step < 600
+    assert result.checkpoint.name == f"step_{result.step:08d}" and "exact_accuracy" in result.metrics
+
+
+def test_q_learning_halting_adds_the_continue_loss(data_dir, tmp_path):
+    cfg = tiny_config(data_dir, tmp_path / "run", max_steps=2)
+    cfg.model.halting = "q_learning"
+    train(cfg, progress=False)
+    record = read_metrics(tmp_path / "run", "train")[0]
+    assert record["q_continue_loss"] > 0

@@ -176,3 +176,19 @@ def test_training_curves(tmp_path):
     empty.write_text("")
     training_curves_png(empty, tmp_path / "empty.png")  # panels say "no data" instead of failing
     assert (tmp_path / "empty.png").stat().st_size > 0
+
+
+def test_arc_answers_that_change_size_or_have_no_grid(tmp_path):
+    """An ARC prediction may have no grid (0x0) or change size between steps; both still draw."""
+    empty = np.zeros((0, 0), dtype=np.uint8)
+    assert grid_text(empty, task="arc").plain == "(empty grid)"
+    steps = [
+        Step(1, empty, np.zeros((0, 0), bool), -1.0, False),
+        Step(2, np.full((2, 3), 4), np.ones((2, 3), bool), 0.5, False),
+        Step(3, np.full((3, 3), 4), np.ones((3, 3), bool), 1.5, True),
+    ]
+    gif = refinement_gif(steps, tmp_path / "arc.gif", question=np.zeros((3, 3), int), task="arc")
+    with Image.open(gif) as im:
+        assert im.n_frames == 3
+    with Image.open(render_png(empty, tmp_path / "empty.png", task="arc")) as im:
+        assert im.format == "PNG"

@@ -110,7 +110,9 @@ class RunConfig(_Strict):
     def _check(self) -> RunConfig:
         m = self.model
         if m.mixer == "attention" and m.hidden_size % m.num_heads:
-            raise ValueError(f"model.hidden_size={m.hidden_size} is not divisible by model.num_heads={m.num_heads}")
+            raise ValueError(
+                f"model.hidden_size={m.hidden_size} is not divisible by model.num_heads={m.num_heads}"
+            )
         return self
 
 

@@ -18,7 +18,9 @@ def pick_device(requested: str = "auto") -> torch.device:
         return torch.device("cpu")
     if requested == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device=cuda was requested but torch.cuda.is_available() is False")
-    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if requested == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
         raise RuntimeError("device=mps was requested but MPS is not available")
     return torch.device(requested)
 

@@ -13,6 +13,7 @@ from trm.cli.arc import arc_app
 from trm.cli.data_arc import arc as data_arc_cmd
 from trm.cli.evaluate import evaluate as eval_cmd
 from trm.cli.plot import plot as plot_cmd
+from trm.cli.quickstart import quickstart as quickstart_cmd
 from trm.cli.solve import solve as solve_cmd
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 data_app = typer.Typer(help="Build datasets in trm's on-disk format.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
+app.command("quickstart")(quickstart_cmd)
 app.command("recipes")(info.recipes)
 app.command("version")(info.version)
 app.command("train")(train_cmd.train)

@@ -15,6 +15,11 @@ class Source(str, Enum):
     generate = "generate"
 
 
+class ShowSplit(str, Enum):
+    test = "test"
+    train = "train"
+
+
 MAX_REJECTED_SHOWN = 20
 HUB, FILE, GEN = "--source hub: ", "--source file: ", "--source generate: "
 
@@ -38,11 +43,16 @@ def sudoku(
     path: Annotated[
         Path | None,
         typer.Option(
-            help=FILE + "training puzzles: one per line, grids, or source,question,answer,rating CSV."
+            exists=True,
+            dir_okay=False,
+            help=FILE + "training puzzles: one per line, grids, or source,question,answer,rating CSV.",
         ),
     ] = None,
     test_path: Annotated[
-        Path | None, typer.Option(help=FILE + "test puzzles (else --test-fraction is held out).")
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help=FILE + "test puzzles (else --test-fraction is held out)."
+        ),
     ] = None,
     test_fraction: Annotated[
         float,
@@ -95,8 +105,8 @@ def sudoku(
         int, typer.Option(min=0, help="Print this many puzzles with their solutions and ratings.")
     ] = 0,
     show_split: Annotated[
-        str, typer.Option(help="Split that --show reads: test, or train (originals).")
-    ] = "test",
+        ShowSplit, typer.Option(help="Split that --show reads (train: the original of each group).")
+    ] = ShowSplit.test,
 ) -> None:
     """Build a Sudoku dataset in trm's format (train/ and test/ splits), or show puzzles of one.
 
@@ -115,12 +125,12 @@ def sudoku(
     if source is not None:
         try:
             report = _build(**options)
-        except (InputError, FileExistsError) as e:
+        except (InputError, FileExistsError, ValueError, RuntimeError) as e:  # bad input or options
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None
         _print_report(report)
     if show:
-        show_puzzles(out, show, show_split)
+        show_puzzles(out, show, show_split.value)
 
 
 def _build(*, source: Source, out: Path, num_aug: int | None, **o):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Annotated
 
 import typer
 
@@ -16,20 +17,25 @@ EPILOG = (
 
 
 def train(
-    recipe: str = typer.Option(
-        ..., "--recipe", "-r", help="Recipe name (see `trm recipes`) or path to a recipe YAML file."
-    ),
-    overrides: list[str] = typer.Argument(
-        None,
-        help="Config overrides as key=value, e.g. train.lr=3e-4 train.max_steps=500 data.path=data/sudoku.",
-        show_default=False,
-    ),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Continue from the newest checkpoint in out_dir (weights, optimizers, data, RNG).",
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+    recipe: Annotated[
+        str,
+        typer.Option("--recipe", "-r", help="Recipe name (see `trm recipes`) or path to a recipe YAML file."),
+    ],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Config overrides as key=value, e.g. train.lr=3e-4 train.max_steps=500 data.path=data/x.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue from the newest checkpoint in out_dir (weights, optimizers, data, RNG).",
+        ),
+    ] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
 ) -> None:
     """Train a model: deep supervision with adaptive halting, EMA, checkpoints and periodic evaluation.
 

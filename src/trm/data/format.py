@@ -24,9 +24,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -64,7 +66,9 @@ class DatasetMetadata:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"{where}: unknown metadata keys {unknown}")
-        missing = sorted(k for k in ("task", "vocab_size", "seq_len", "grid_shape", "num_puzzle_identifiers") if k not in d)
+        missing = sorted(
+            k for k in ("task", "vocab_size", "seq_len", "grid_shape", "num_puzzle_identifiers") if k not in d
+        )
         if missing:
             raise ValueError(f"{where}: missing metadata keys {missing}")
         d = dict(d)
@@ -107,33 +111,40 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint8) if vocab_size <= 256 else np.dtype(np.int32)
 
 
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success fsync, give it normal permissions (mkstemp makes
+    it 0600) and rename it over ``path``; on failure remove it. Readers never see a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
+    with atomic_file(path, "wb") as f:
+        np.save(f, array)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
+    with atomic_file(path, "w") as f:
+        f.write(text)
 
 
 def validate_arrays(
@@ -149,10 +160,14 @@ def validate_arrays(
     if inputs.ndim != 2 or labels.shape != inputs.shape:
         raise ValueError(f"{where}: inputs {inputs.shape} and labels {labels.shape} must be equal [E, L]")
     if inputs.shape[1] != metadata.seq_len:
-        raise ValueError(f"{where}: rows have {inputs.shape[1]} cells, metadata says seq_len={metadata.seq_len}")
+        raise ValueError(
+            f"{where}: rows have {inputs.shape[1]} cells, metadata says seq_len={metadata.seq_len}"
+        )
     rows, cols = metadata.grid_shape
     if rows * cols != metadata.seq_len:
-        raise ValueError(f"{where}: grid_shape {metadata.grid_shape} does not flatten to seq_len {metadata.seq_len}")
+        raise ValueError(
+            f"{where}: grid_shape {metadata.grid_shape} does not flatten to seq_len {metadata.seq_len}"
+        )
     for name, arr in (("inputs", inputs), ("labels", labels)):
         if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= metadata.vocab_size):
             raise ValueError(f"{where}: {name} has tokens outside 0..{metadata.vocab_size - 1}")
@@ -165,7 +180,9 @@ def validate_arrays(
         raise ValueError(f"{where}: group_indices must run from 0 to {p}")
     if np.any(np.diff(group_indices) <= 0):
         raise ValueError(f"{where}: every group needs at least one puzzle (group_indices must increase)")
-    if p and (int(puzzle_identifiers.min()) < 0 or int(puzzle_identifiers.max()) >= metadata.num_puzzle_identifiers):
+    if p and (
+        int(puzzle_identifiers.min()) < 0 or int(puzzle_identifiers.max()) >= metadata.num_puzzle_identifiers
+    ):
         raise ValueError(f"{where}: puzzle_identifiers outside 0..{metadata.num_puzzle_identifiers - 1}")
 
 
@@ -197,7 +214,7 @@ def write_split(
     metadata.num_groups = len(arrays["group_indices"]) - 1
     (out / METADATA_FILE).unlink(missing_ok=True)  # a split without metadata is visibly incomplete
     for name, arr in arrays.items():
-        _atomic_save_npy(out / f"{name}.npy", arr)
+        atomic_save_npy(out / f"{name}.npy", arr)
     atomic_write_text(out / METADATA_FILE, metadata.to_json())
     return out
 
@@ -255,8 +272,14 @@ def open_split(root: str | Path, split: str, *, mmap: bool = True, check: bool =
     if check:
         # Index arrays are small; token arrays are checked only for shape (a full scan would read them all).
         m = split_obj.metadata
-        if split_obj.inputs.ndim != 2 or split_obj.inputs.shape[1] != m.seq_len or split_obj.labels.shape != split_obj.inputs.shape:
-            raise ValueError(f"{path}: token arrays {split_obj.inputs.shape}/{split_obj.labels.shape} do not match seq_len {m.seq_len}")
+        if (
+            split_obj.inputs.ndim != 2
+            or split_obj.inputs.shape[1] != m.seq_len
+            or split_obj.labels.shape != split_obj.inputs.shape
+        ):
+            raise ValueError(
+                f"{path}: token arrays {split_obj.inputs.shape}/{split_obj.labels.shape} do not match seq_len {m.seq_len}"
+            )
         pi, gi = split_obj.puzzle_indices, split_obj.group_indices
         if pi[-1] != split_obj.num_examples or gi[-1] != split_obj.num_puzzles:
             raise ValueError(f"{path}: puzzle_indices/group_indices do not cover the examples/puzzles")

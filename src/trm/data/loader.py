@@ -198,15 +198,19 @@ class TrainLoader:
         assert self._queue is not None
         try:
             while not self._stop.is_set():
-                item = self._produce()
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                self._put(self._produce())
         except Exception as e:  # handed to the consumer, which re-raises it
-            self._queue.put(e)
+            self._put(e)
+
+    def _put(self, item: object) -> None:
+        """Queue ``item``, giving up when the loader is being closed (so close() never waits forever)."""
+        assert self._queue is not None
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def __iter__(self) -> Iterator[Batch]:
         return self

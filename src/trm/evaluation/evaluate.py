@@ -283,7 +283,7 @@ def evaluate(
             raise ValueError(f"task {meta.task!r} metric {name!r} clashes with a built-in metric")
         metrics[name] = value
     metrics["seconds"] = seconds
-    metrics["puzzles_per_second"] = e / seconds if seconds > 0 else float("inf")
+    metrics["puzzles_per_second"] = e / max(seconds, 1e-9)
     result = EvalResult(
         metrics=metrics, task=meta.task, split=str(split.path), early_halt=early_halt, notes=notes
     )

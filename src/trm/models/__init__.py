@@ -48,7 +48,23 @@ def _build_trm(config: ModelConfig) -> nn.Module:
     return TRM(config)
 
 
-_BUILDERS: dict[str, Callable[[ModelConfig], nn.Module]] = {"trm": _build_trm}
+def _build_hrm(config: ModelConfig) -> nn.Module:  # HRM baseline (hrm.py; issue 6)
+    from trm.models.hrm import HRM
+
+    return HRM(config)
+
+
+def _build_direct(config: ModelConfig) -> nn.Module:  # direct-prediction baseline (direct.py; issue 6)
+    from trm.models.direct import DirectPredictor
+
+    return DirectPredictor(config)
+
+
+_BUILDERS: dict[str, Callable[[ModelConfig], nn.Module]] = {
+    "trm": _build_trm,
+    "hrm": _build_hrm,
+    "direct": _build_direct,
+}
 
 
 def build_model(config: RunConfig | ModelConfig, metadata: DatasetMetadata | None = None) -> nn.Module:

@@ -70,11 +70,6 @@ class SwiGLU(nn.Module):
         gate, up = self.gate_up(x).chunk(2, dim=-1)  # [..., inter] each
         return self.down(F.silu(gate) * up)
 
-    def forward_columns(self, x: Tensor) -> Tensor:  # [B, in, C] -> [B, in, C]
-        """The same map applied to every column of x: equal to ``forward(x.mT).mT`` without transposes."""
-        gate, up = torch.matmul(self.gate_up.weight, x).chunk(2, dim=-2)  # [B, inter, C] each
-        return torch.matmul(self.down.weight, F.silu(gate) * up)
-
 
 class Rotary(nn.Module):
     """Rotary position embedding (rotate-half form) for ``seq_len`` positions of ``head_dim`` channels."""

@@ -127,6 +127,14 @@ def save_checkpoint(
     return final
 
 
+def write_run_info(out_dir: str | Path, **info: Any) -> None:
+    """``<out_dir>/run.json``: library and torch versions beside the run's config, plus ``info``."""
+    from trm import __version__
+
+    record = {"trm_version": __version__, "torch_version": torch.__version__, **info}
+    atomic_write_text(Path(out_dir) / "run.json", json.dumps(record, indent=2) + "\n")
+
+
 def _is_complete(step_dir: Path) -> bool:
     return (step_dir / "meta.json").is_file() and (step_dir / "model.safetensors").is_file()
 

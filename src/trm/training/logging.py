@@ -78,7 +78,7 @@ class MetricsLogger(NullLogger):
     ):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.out_dir / METRICS_FILE, "a")
+        self._file = open(self.out_dir / METRICS_FILE, "a")  # noqa: SIM115  (open for the run; closed by close())
         self._tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter

@@ -26,10 +26,7 @@ Design choices (SPEC section 3):
 
 from __future__ import annotations
 
-import json
-import signal
 import sys
-import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -40,15 +37,16 @@ import torch
 from tqdm.auto import tqdm
 
 from trm.config import ConfigError, RunConfig, save_config
-from trm.data.format import atomic_write_text, open_split
+from trm.data.format import open_split
 from trm.device import autocast, pick_device, pick_dtype
 from trm.training import checkpoint as ckpt
 from trm.training import distributed as dist
 from trm.training.ema import EMA
 from trm.training.logging import MetricsLogger, NullLogger, truncate_metrics
 from trm.training.losses import STAT_NAMES, deep_supervision_loss, summarize_stats
-from trm.training.optim import AdamAtan2, SignSGD, lr_factor, set_lr, total_steps
+from trm.training.optim import build_optimizers, lr_factor, set_lr, total_steps
 from trm.training.rng import preserved_rng, rng_state, seed_everything, set_rng_state
+from trm.training.stopping import StopSignals, TrainingInterrupted
 
 
 @dataclass
@@ -59,38 +57,6 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)  # final evaluation ({} if none ran)
     checkpoint: Path | None = None  # the last checkpoint written
     stopped: str = ""  # "epochs" | "max_steps" | "max_minutes" | "stop_at_step" | "interrupted"
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Raised after a SIGINT/SIGTERM stop; ``checkpoint`` is where the run can be resumed from."""
-
-    def __init__(self, checkpoint: Path | None):
-        super().__init__(f"training interrupted; last checkpoint: {checkpoint}")
-        self.checkpoint = checkpoint
-
-
-class _StopSignals:
-    """SIGINT/SIGTERM set a flag (checked between steps); a second one raises KeyboardInterrupt."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt
-        self.received = signum
-        print(f"\nsignal {signum}: stopping after this step (again to stop at once)", file=sys.stderr)
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 def _open_data(config: RunConfig):
@@ -121,7 +87,15 @@ class Trainer:
         self.out_dir = Path(config.out_dir)
         if tc.global_batch_size % self.info.world_size:
             raise ConfigError(
-                f"train.global_batch_size={tc.global_batch_size} is not divisible by {self.info.world_size} ranks"
+                f"train.global_batch_size={tc.global_batch_size} is not divisible by "
+                f"{self.info.world_size} ranks"
+            )
+
+        existing = ckpt.latest_checkpoint(self.out_dir)
+        if existing is not None and not resume:
+            raise ConfigError(
+                f"out_dir={self.out_dir} already holds checkpoints ({existing.name}); "
+                "pass --resume (resume=True) to continue it, or choose another out_dir"
             )
 
         seed_everything(tc.seed)
@@ -135,23 +109,7 @@ class Trainer:
         filled = getattr(model, "config", None)
         self.config = config.model_copy(update={"model": filled}) if filled is not None else config
 
-        emb = getattr(model, "puzzle_emb", None)
-        emb_params = [p for p in emb.parameters() if p.requires_grad] if emb is not None else []
-        emb_ids = {id(p) for p in emb_params}
-        dense = [p for p in model.parameters() if p.requires_grad and id(p) not in emb_ids]
-        self.dense_params, self.emb_params = dense, emb_params
-        betas = (tc.beta1, tc.beta2)
-        if tc.optimizer == "adam_atan2":
-            self.opt: torch.optim.Optimizer = AdamAtan2(
-                dense, lr=tc.lr, betas=betas, weight_decay=tc.weight_decay
-            )
-        else:
-            self.opt = torch.optim.AdamW(dense, lr=tc.lr, betas=betas, weight_decay=tc.weight_decay)
-        self.sparse_opt = (
-            SignSGD(emb_params, lr=tc.puzzle_emb_lr, weight_decay=tc.puzzle_emb_weight_decay)
-            if emb_params
-            else None
-        )
+        self.opt, self.sparse_opt, self.dense_params, self.emb_params = build_optimizers(model, tc)
         self.ema = EMA(model, tc.ema_rate) if tc.ema else None
 
         from trm.data.loader import TrainLoader
@@ -171,12 +129,12 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self.last_saved_step = -1
 
-        existing = ckpt.latest_checkpoint(self.out_dir)
-        if existing is not None and not resume:
-            raise ConfigError(
-                f"out_dir={self.out_dir} already holds checkpoints ({existing.name}); "
-                "pass --resume (resume=True) to continue it, or choose another out_dir"
-            )
+        n_params = sum(p.numel() for p in self.dense_params)
+        self._say(
+            f"{n_params:,} parameters (puzzle embedding excluded) on {self.device}, {self.dtype}; "
+            f"{self.total:,} steps of batch {tc.global_batch_size}, "
+            f"{self.loader.examples_per_epoch:,} examples/epoch"
+        )
         if resume and existing is not None:
             self._load(existing)
         elif resume:
@@ -186,7 +144,10 @@ class Trainer:
         if self.info.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             save_config(self.config, self.out_dir / "config.yaml")
-            self._write_run_info()
+            dtype = str(self.dtype).removeprefix("torch.")
+            epe, world = self.loader.examples_per_epoch, self.info.world_size
+            ckpt.write_run_info(self.out_dir, device=str(self.device), dtype=dtype, world_size=world,
+                                total_steps=self.total, examples_per_epoch=epe)  # fmt: skip
             if resume:
                 truncate_metrics(self.out_dir, self.step)
             lc = config.logging
@@ -204,20 +165,6 @@ class Trainer:
     def _say(self, msg: str) -> None:
         if self.progress:
             tqdm.write(msg, file=sys.stderr)
-
-    def _write_run_info(self) -> None:
-        from trm import __version__
-
-        info = {
-            "trm_version": __version__,
-            "torch_version": torch.__version__,
-            "device": str(self.device),
-            "dtype": str(self.dtype).replace("torch.", ""),
-            "world_size": self.info.world_size,
-            "total_steps": self.total,
-            "examples_per_epoch": self.loader.examples_per_epoch,
-        }
-        atomic_write_text(self.out_dir / "run.json", json.dumps(info, indent=2) + "\n")
 
     @property
     def epoch(self) -> float:
@@ -365,35 +312,57 @@ class Trainer:
         return metrics
 
     # -- the loop ---------------------------------------------------------------------------------------
+    def _log(self, window: torch.Tensor, steps: int, seconds: float, bar: tqdm) -> None:
+        """Reduce the window's metric sums (the one host sync per ``log_every`` steps) and log them."""
+        tc = self.config.train
+        metrics = summarize_stats(dist.all_reduce_sum(window.clone(), self.info).tolist(), steps)
+        metrics["lr"] = self.lr
+        metrics["examples_per_s"] = steps * tc.global_batch_size / max(seconds, 1e-9)
+        self.logger.log("train", self.step, self.epoch, metrics)
+        postfix = {"loss": f"{metrics['loss']:.4f}", "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}"}
+        if "exact_accuracy" in metrics:
+            postfix["exact"] = f"{metrics['exact_accuracy']:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+
+    def _stop_reason(self, signals: StopSignals, log_now: bool, stop_at_step: int | None) -> str:
+        tc = self.config.train
+        over_time = tc.max_minutes is not None and self._seconds() >= tc.max_minutes * 60
+        got_signal = signals.received is not None
+        if self.info.enabled:  # decide together, at log steps only (a collective)
+            over_time = log_now and dist.any_rank(over_time, self.info, self.device)
+            got_signal = log_now and dist.any_rank(got_signal, self.info, self.device)
+        if got_signal:
+            return "interrupted"
+        if over_time:
+            return "max_minutes"
+        if self.step >= self.total:
+            return "max_steps" if tc.max_steps is not None and self.total == tc.max_steps else "epochs"
+        if stop_at_step is not None and self.step >= stop_at_step:
+            return "stop_at_step"
+        return ""
+
+    def _eval_due(self) -> bool:
+        """True when this step crossed a multiple of ``eval_interval`` epochs."""
+        tc = self.config.train
+        if not tc.eval_interval:
+            return False
+        per_eval = tc.eval_interval * self.loader.examples_per_epoch  # examples between evaluations
+        b = tc.global_batch_size
+        return (self.step * b) // per_eval > ((self.step - 1) * b) // per_eval
+
     def run(self, stop_at_step: int | None = None) -> TrainResult:
         tc = self.config.train
-        window = torch.zeros(len(STAT_NAMES), device=self.device)
+        window = torch.zeros(len(STAT_NAMES), device=self.device)  # metric sums since the last log
         window_steps, self.lr = 0, tc.lr
-        examples_per_eval = tc.eval_interval * self.loader.examples_per_epoch if tc.eval_interval else None
-        bar = tqdm(
-            total=self.total,
-            initial=self.step,
-            desc=self.config.name,
-            unit="step",
-            disable=not self.progress,
-            dynamic_ncols=True,
-        )
+        bar = tqdm(total=self.total, initial=self.step, desc=self.config.name, unit="step",
+                   disable=not self.progress, dynamic_ncols=True)  # fmt: skip
         self._t_start = time.monotonic()
         t_window = time.perf_counter()
-        at_boundary, stopped = True, ""
+        at_boundary = True
         try:
-            with _StopSignals() as signals:
+            with StopSignals() as signals:
+                stopped = self._stop_reason(signals, False, stop_at_step)
                 while not stopped:
-                    if self.step >= self.total:
-                        stopped = (
-                            "max_steps"
-                            if tc.max_steps is not None and self.total == tc.max_steps
-                            else "epochs"
-                        )
-                        break
-                    if stop_at_step is not None and self.step >= stop_at_step:
-                        stopped = "stop_at_step"
-                        break
                     at_boundary = False
                     window += self._train_step(next(self.loader))
                     at_boundary = True
@@ -401,45 +370,19 @@ class Trainer:
                     bar.update(1)
                     log_now = self.step % tc.log_every == 0
                     if log_now:
-                        sums = dist.all_reduce_sum(window.clone(), self.info).tolist()
                         now = time.perf_counter()
-                        metrics = summarize_stats(sums, window_steps)
-                        metrics["lr"] = self.lr
-                        metrics["examples_per_s"] = (
-                            window_steps * tc.global_batch_size / max(now - t_window, 1e-9)
-                        )
-                        self.logger.log("train", self.step, self.epoch, metrics)
-                        postfix = {
-                            "loss": f"{metrics['loss']:.4f}",
-                            "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}",
-                        }
-                        if "exact_accuracy" in metrics:
-                            postfix["exact"] = f"{metrics['exact_accuracy']:.3f}"
-                        bar.set_postfix(postfix, refresh=False)
+                        self._log(window, window_steps, now - t_window, bar)
                         window.zero_()
                         window_steps, t_window = 0, now
-                    over_time = tc.max_minutes is not None and self._seconds() >= tc.max_minutes * 60
-                    got_signal = signals.received is not None
-                    if self.info.enabled:  # decide together, at log steps only (a collective)
-                        over_time = log_now and dist.any_rank(over_time, self.info, self.device)
-                        got_signal = log_now and dist.any_rank(got_signal, self.info, self.device)
-                    if got_signal:
-                        stopped = "interrupted"
-                    elif over_time:
-                        stopped = "max_minutes"
-                    elif self.step >= self.total or (stop_at_step is not None and self.step >= stop_at_step):
-                        continue  # the loop head names the reason
-                    else:
-                        boundary = examples_per_eval is not None and (
-                            (self.step * tc.global_batch_size) // examples_per_eval
-                            > ((self.step - 1) * tc.global_batch_size) // examples_per_eval
-                        )
-                        if boundary:
-                            self._save()
-                            self._evaluate()
-                        elif tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
-                            self._save()
-        except KeyboardInterrupt:
+                    stopped = self._stop_reason(signals, log_now, stop_at_step)
+                    if stopped:
+                        break
+                    if self._eval_due():
+                        self._save()
+                        self._evaluate()
+                    elif tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
+                        self._save()
+        except KeyboardInterrupt:  # a second signal, or one outside the handler: save if between steps
             bar.close()
             if at_boundary and not self.info.enabled and self.step != self.last_saved_step:
                 self._save()

@@ -28,6 +28,8 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
+from trm.config import TrainConfig
+
 
 class AdamAtan2(torch.optim.Optimizer):
     """Adam-atan2 with bias-corrected moments and decoupled weight decay (no epsilon)."""
@@ -137,3 +139,28 @@ def total_steps(epochs: int, examples_per_epoch: int, global_batch_size: int, ma
     Sudoku 50,000 x 1,000 / 768 = 65,104), or ``max_steps`` if smaller; at least 1."""
     steps = max(1, (epochs * examples_per_epoch) // global_batch_size)
     return min(steps, max_steps) if max_steps is not None else steps
+
+
+def build_optimizers(
+    model: torch.nn.Module, tc: TrainConfig
+) -> tuple[torch.optim.Optimizer, SignSGD | None, list[Tensor], list[Tensor]]:
+    """(weights optimizer, puzzle-embedding sign-SGD or None, dense params, embedding params).
+
+    ``model.puzzle_emb`` (None or a module) holds the sparse identifier embedding; everything else
+    goes to Adam-atan2 (or AdamW when ``train.optimizer=adamw``).
+    """
+    emb = getattr(model, "puzzle_emb", None)
+    emb_params = [p for p in emb.parameters() if p.requires_grad] if emb is not None else []
+    emb_ids = {id(p) for p in emb_params}
+    dense = [p for p in model.parameters() if p.requires_grad and id(p) not in emb_ids]
+    betas = (tc.beta1, tc.beta2)
+    if tc.optimizer == "adam_atan2":
+        opt: torch.optim.Optimizer = AdamAtan2(dense, lr=tc.lr, betas=betas, weight_decay=tc.weight_decay)
+    elif tc.optimizer == "adamw":
+        opt = torch.optim.AdamW(dense, lr=tc.lr, betas=betas, weight_decay=tc.weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {tc.optimizer!r}")
+    sparse = None
+    if emb_params:
+        sparse = SignSGD(emb_params, lr=tc.puzzle_emb_lr, weight_decay=tc.puzzle_emb_weight_decay)
+    return opt, sparse, dense, emb_params

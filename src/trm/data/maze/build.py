@@ -62,7 +62,7 @@ def read_csv(path: str | Path, *, side: int | None = None, check_answers: bool =
     path = Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text ({e.reason})", file=name) from None
     lines = text.splitlines()

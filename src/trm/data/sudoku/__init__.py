@@ -5,16 +5,15 @@ live in :mod:`trm.data.sudoku.build`.
 """
 
 from trm.data.sudoku.augment import augment, augment_batch
+from trm.data.sudoku.files import Puzzle, parse_file
 from trm.data.sudoku.generate import Generated, generate
 from trm.data.sudoku.grid import (
     SIZES,
-    Puzzle,
     box_shape,
     format_grid,
     from_tokens,
     is_valid_solution,
     parse,
-    parse_file,
     to_tokens,
     validate,
 )

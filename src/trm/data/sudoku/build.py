@@ -328,7 +328,7 @@ def build_from_generator(
         if min_rating is None and max_rating is None
         else (lo if max_rating is None else (lo, max_rating))
     )
-    need, chunk = test_count + train_count, 64
+    need = test_count + train_count
     found: dict[bytes, Any] = {}
     drawn = 0
     with tqdm(total=need, desc="generate", unit="puzzle", disable=not progress) as bar:
@@ -338,6 +338,7 @@ def build_from_generator(
                     f"only {len(found)} distinct {size}x{size} puzzles in {drawn} draws; "
                     "ask for fewer puzzles or relax min_blanks / the rating range"
                 )
+            chunk = min(64, need - len(found))  # puzzle i depends on (seed, i) only: chunking changes nothing
             batch = generate(
                 size,
                 count=chunk,

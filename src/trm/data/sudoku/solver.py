@@ -19,18 +19,22 @@ Design choices:
   (the other digit is then forced). It is a pure function of the puzzle (deterministic), not invariant to
   relabelling digits or moving cells. tdoku's "backtracks" (Sudoku-Extreme's rating) count differently.
 - ``count_solutions(puzzle, limit)`` stops as soon as ``limit`` solutions are found. A puzzle whose clues
-  already break a rule has no solution (count 0, solve None).
+  already break a rule has no solution (count 0, solve None); a wrong shape or value is an InputError.
+- ``Geometry``, ``propagate``, ``initial_state`` and ``search`` are the engine, shared with the generator.
+- Speed (benchmarks/sudoku_solver.py): famous hardest 9x9 puzzles (~60 guesses) about 150-180 solves/s,
+  generated minimal puzzles rated >= 5 about 1,500/s, on one core of a busy 2-core machine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from operator import itemgetter
 
 import numpy as np
 
-from trm.data.sudoku.grid import box_shape, parse
+from trm.data.errors import InputError
+from trm.data.sudoku.grid import _shape_problems, box_shape, parse
 
 
 class Geometry:
@@ -57,7 +61,7 @@ class Geometry:
         self.all_units = (1 << len(self.units)) - 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def geometry(n: int) -> Geometry:
     return Geometry(n)
 
@@ -209,15 +213,16 @@ def search(
 
 
 def _values(puzzle: object) -> tuple[list[int], int]:
-    grid = parse(puzzle) if isinstance(puzzle, str) else np.asarray(puzzle)
-    n = grid.shape[0]
-    if grid.shape != (n, n):
-        raise ValueError(f"expected a square grid, got shape {grid.shape}")
-    box_shape(n)
-    values = grid.ravel().tolist()
-    if any(v < 0 or v > n for v in values):
-        raise ValueError(f"grid values must lie in 0..{n}")
-    return values, n
+    """Row-major values of a grid; a wrong shape or a value outside 0..N is an InputError. Repeated
+    clues are not an error here: such a puzzle simply has no solution."""
+    if isinstance(puzzle, str):
+        grid = parse(puzzle)
+    else:
+        grid = np.asarray(puzzle)
+        problems = _shape_problems(grid, "puzzle")
+        if problems:
+            raise InputError("; ".join(problems[:3]))
+    return grid.astype(np.int64).ravel().tolist(), grid.shape[0]
 
 
 def _run(puzzle: object, limit: int) -> tuple[list[list[int]], int, int]:
@@ -252,14 +257,3 @@ def count_solutions(puzzle: np.ndarray | str, limit: int = 2) -> int:
 def rate(puzzle: np.ndarray | str) -> int:
     """Guesses the deterministic search makes to the first solution (0: singles alone solve it)."""
     return _run(puzzle, 1)[1]
-
-
-def solve_values(values: list[int], n: int, limit: int = 1) -> tuple[list[list[int]], int]:
-    """Lists in, lists out (no numpy), for hot loops: (solutions as value lists, guesses)."""
-    g = geometry(n)
-    state = initial_state(values, g)
-    if state is None:
-        return [], 0
-    found: list[list[int]] = []
-    guesses = search(state[0], state[1], g, limit, found)
-    return [[m.bit_length() for m in s] for s in found], guesses

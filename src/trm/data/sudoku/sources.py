@@ -5,10 +5,12 @@ Design choices:
 - Sudoku-Extreme has 3.8M training rows, so :func:`read_hub_csv` reads the CSV in two streaming passes
   (the ratings of every row first, then only the chosen rows) and checks the grids with numpy, never with
   per-puzzle Python. A malformed row is an ``InputError`` naming the file and line (a corrupt download).
-- Users' files go through :func:`~trm.data.sudoku.parse_file` (a malformed line is an ``InputError``).
-  :func:`check_file` then solves every puzzle: one with no solution or several, a given answer that does
-  not solve it, or a repeat of an earlier puzzle is *rejected*, left out and reported as
-  ``Rejected(file, line, reason)``; ``strict=True`` makes the first one an error instead.
+- Users' files go through :func:`~trm.data.sudoku.parse_file`: a malformed line, or a CSV answer that
+  does not solve its question, is an ``InputError`` naming file, line and column (bad data, not a bad
+  puzzle). :func:`check_file` then counts every puzzle's solutions: one with no solution or several, or a
+  repeat of an earlier puzzle, is *rejected*: left out and reported as ``Rejected(file, line, reason)``;
+  ``strict=True`` makes the first one an error instead. A given answer is checked again against the
+  rules and the clues (a reject, should it ever fail).
 - Missing answers come from the solver; missing ratings from :func:`~trm.data.sudoku.rate` (guesses of our
   search), which is a different scale from Sudoku-Extreme's tdoku backtracks.
 """
@@ -130,6 +132,21 @@ def read_hub_csv(path: str | Path, pick: Callable[[np.ndarray], np.ndarray] | No
     return Pairs(q, a, np.array(ratings, np.int64))
 
 
+def _reject_reason(q: np.ndarray, answer: np.ndarray | None, size: int, seen: dict[bytes, int]) -> str | None:
+    """Why puzzle ``q`` cannot be used (None: it can); ``seen`` maps earlier puzzles to their lines."""
+    if q.shape[0] != size:
+        return f"{q.shape[0]}x{q.shape[0]} puzzle in a file of {size}x{size} puzzles"
+    if q.tobytes() in seen:
+        return f"repeats the puzzle of line {seen[q.tobytes()]}"
+    count = count_solutions(q, 2)
+    if count == 0:
+        return "no solution"
+    if count > 1:
+        return "several solutions (a puzzle must have exactly one)"
+    problems = validate(q, solution=answer) if answer is not None else []
+    return f"the given answer does not solve the puzzle: {problems[0]}" if problems else None
+
+
 def check_file(
     path: str | Path, *, strict: bool = False, progress: bool = False
 ) -> tuple[Pairs, list[int], list[Rejected]]:
@@ -144,21 +161,7 @@ def check_file(
     for p in tqdm(parse_file(path), desc=f"check {Path(path).name}", unit="puzzle", disable=not progress):
         q = np.asarray(p.question, np.int64)
         size = size or q.shape[0]
-        count = count_solutions(q, 2) if q.shape[0] == size else -1
-        problems = validate(q, solution=p.answer) if p.answer is not None and count == 1 else []
-        reason = (
-            f"{q.shape[0]}x{q.shape[0]} puzzle in a file of {size}x{size} puzzles"
-            if count == -1
-            else "no solution"
-            if count == 0
-            else "several solutions (a puzzle must have exactly one)"
-            if count > 1
-            else f"the given answer does not solve the puzzle: {problems[0]}"
-            if problems
-            else f"repeats the puzzle of line {seen[q.tobytes()]}"
-            if q.tobytes() in seen
-            else None
-        )
+        reason = _reject_reason(q, p.answer, size, seen)
         if reason is not None:
             if strict:
                 raise InputError(reason, file=file, line=p.line)
