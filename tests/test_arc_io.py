@@ -61,7 +61,11 @@ def test_github_layout_and_source_names(tmp_path):
             (tmp_path / "repo" / "data" / sub / f"{sub[:2]}{i}.json").write_text(json.dumps(_task(i)))
     tasks = load_source(f"{tmp_path / 'repo'}:evaluation")
     assert [t.name for t in tasks] == ["ev0", "ev1", "ev2"]
-    assert [t.name for t in load_source(str(tmp_path / "repo" / "data" / "training"))] == ["tr0", "tr1", "tr2"]
+    assert [t.name for t in load_source(str(tmp_path / "repo" / "data" / "training"))] == [
+        "tr0",
+        "tr1",
+        "tr2",
+    ]
     one = load_source(str(tmp_path / "repo" / "data" / "training" / "tr1.json"))
     assert len(one) == 1 and np.array_equal(one[0].train_inputs[0], np.array(_task(1)["train"][0]["input"]))
     assert reload_task(one[0].source, "tr1").name == "tr1"
@@ -71,7 +75,9 @@ def test_github_layout_and_source_names(tmp_path):
 
 def test_kaggle_layout_with_and_without_solutions(tmp_path):
     tasks = {f"t{i}": _task(i, n_test=2) for i in range(3)}
-    challenges = {k: {"train": v["train"], "test": [{"input": p["input"]} for p in v["test"]]} for k, v in tasks.items()}
+    challenges = {
+        k: {"train": v["train"], "test": [{"input": p["input"]} for p in v["test"]]} for k, v in tasks.items()
+    }
     solutions = {k: [p["output"] for p in v["test"]] for k, v in tasks.items()}
     ch = tmp_path / "arc-agi_evaluation_challenges.json"
     ch.write_text(json.dumps(challenges))
@@ -114,7 +120,9 @@ def test_task_errors_name_task_and_pair(tmp_path):
     with pytest.raises(InputError, match="train pair 0: needs 'input' and 'output'"):
         parse_task({"train": [{"input": [[1]]}], "test": [{"input": [[1]]}]}, "x")
     with pytest.raises(InputError, match="some test pairs have an 'output'"):
-        parse_task({"train": _task(1)["train"], "test": [{"input": [[1]], "output": [[2]]}, {"input": [[1]]}]}, "x")
+        parse_task(
+            {"train": _task(1)["train"], "test": [{"input": [[1]], "output": [[2]]}, {"input": [[1]]}]}, "x"
+        )
     path.write_text('{"train": [')
     with pytest.raises(InputError, match=r"mytask.json:1:\d+: invalid JSON"):
         load_task_file(path)
@@ -127,3 +135,20 @@ def test_duplicate_names_in_a_folder_are_refused(tmp_path):
         (tmp_path / sub / "same.json").write_text(json.dumps(_task(0)))
     with pytest.raises(InputError, match="task name same appears twice"):
         load_task_folder(tmp_path)
+
+
+def test_codec_parses_json_grids_task_files_and_digit_rows():
+    from trm.data.arc.task import ArcTask
+
+    codec = ArcTask()
+    assert codec.parse("[[1, 2], [3, 4]]").tolist() == [[1, 2], [3, 4]]
+    assert codec.parse(json.dumps(_task(3))).tolist() == _task(3)["test"][0]["input"]
+    assert codec.parse("012\n345\n").tolist() == [[0, 1, 2], [3, 4, 5]]
+    with pytest.raises(InputError, match="question:2: not a colour digit"):
+        codec.parse("012\n3x5")
+    with pytest.raises(InputError, match="row 1 has 2 cells"):
+        codec.parse("012\n34")
+    grid = np.array([[7, 0, 1]], np.uint8)
+    assert codec.decode(codec.encode(grid, (30, 30)), (30, 30)).tolist() == grid.tolist()
+    assert codec.render_text(grid) == "701" and codec.is_valid_answer(grid, grid)
+    assert not codec.is_valid_answer(grid, np.zeros((0, 0))) and not codec.is_valid_answer(grid, grid + 9)

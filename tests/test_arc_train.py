@@ -80,8 +80,12 @@ def _recount(split, table, preds, q) -> dict[str, list[int | None]]:
     for info in table.tasks:
         row = []
         for j, truth in enumerate(sols[info.name]):
-            cands = sorted(votes.get((info.name, j), {}).items(), key=lambda kv: (-kv[1][0], -kv[1][1] / kv[1][0], kv[0]))
-            hit = [i for i, (_, (_, _, g)) in enumerate(cands) if g.shape == truth.shape and (g == truth).all()]
+            cands = sorted(
+                votes.get((info.name, j), {}).items(), key=lambda kv: (-kv[1][0], -kv[1][1] / kv[1][0], kv[0])
+            )
+            hit = [
+                i for i, (_, (_, _, g)) in enumerate(cands) if g.shape == truth.shape and (g == truth).all()
+            ]
             row.append(hit[0] if hit else None)
         ranks[info.name] = row
     return ranks
@@ -106,17 +110,50 @@ def _vote_and_check(data: Path, model, out: Path, num_variants: int) -> dict[str
     return m
 
 
-def test_untrained_model_votes_end_to_end(tmp_path):
-    import torch
+def test_two_step_checkpoint_through_the_cli_and_the_api(tmp_path):
+    """`trm arc evaluate` on a checkpoint: submission, report and pictures agree with the Python API."""
+    import json
 
-    from trm.models import build_model
+    from typer.testing import CliRunner
+
+    from trm.cli import app
+    from trm.training.checkpoint import load_for_inference
+    from trm.training.loop import train
 
     data = tmp_path / "data"
-    build_arc_dataset(data, train_sources=[], eval_sources=[str(MINIMAL / f"{n}.json") for n in TASKS], variants=2)
-    torch.manual_seed(0)
-    model = build_model(_config(data, tmp_path / "run"), open_split(data, "test").metadata)
-    m = _vote_and_check(data, model, tmp_path / "submission.json", num_variants=2)
+    build_arc_dataset(
+        data, train_sources=[], eval_sources=[str(MINIMAL / f"{n}.json") for n in TASKS], variants=2
+    )
+    cfg = _config(data, tmp_path / "run")
+    cfg.train.max_steps = 2
+    train(cfg, progress=False)
+    model, _, _ = load_for_inference(tmp_path / "run", device="cpu")
+    m = _vote_and_check(data, model, tmp_path / "api.json", num_variants=2)
     assert m["arc/num_tasks"] == 4 and m["arc/num_test_inputs"] == 12
+    args = [
+        "arc",
+        "evaluate",
+        "-c",
+        str(tmp_path / "run"),
+        "--out",
+        str(tmp_path / "cli.json"),
+        "--device",
+        "cpu",
+    ]
+    args += [
+        "--report",
+        str(tmp_path / "report.json"),
+        "--pictures",
+        str(tmp_path / "pics"),
+        "--pictures-limit",
+        "1",
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "cli.json").read_text()) == json.loads((tmp_path / "api.json").read_text())
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["arc/pass@2"] == m["arc/pass@2"] and "exact_accuracy" in report
+    assert sorted(p.name for p in (tmp_path / "pics").iterdir()) == [f"{TASKS[0]}_{j}.png" for j in range(3)]
 
 
 @pytest.mark.slow
@@ -126,7 +163,9 @@ def test_tiny_trm_trains_on_conceptarc_and_votes(tmp_path):
     from trm.training.loop import train
 
     data = tmp_path / "data"
-    build_arc_dataset(data, train_sources=[], eval_sources=[str(MINIMAL / f"{n}.json") for n in TASKS], variants=8)
+    build_arc_dataset(
+        data, train_sources=[], eval_sources=[str(MINIMAL / f"{n}.json") for n in TASKS], variants=8
+    )
     result = train(_config(data, tmp_path / "run"), progress=False)
     assert result.step == 40
     records = read_metrics(tmp_path / "run", "train")

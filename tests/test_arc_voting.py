@@ -17,7 +17,13 @@ from trm.data.arc.encode import encode_grid
 from trm.data.arc.identifiers import VariantTable
 from trm.data.format import open_split
 from trm.evaluation.arc_score import aggregate, load_solutions, score_submission
-from trm.evaluation.arc_voting import VoteTable, arc_evaluate, make_submission, vote_on_dataset, write_submission
+from trm.evaluation.arc_voting import (
+    VoteTable,
+    arc_evaluate,
+    make_submission,
+    vote_on_dataset,
+    write_submission,
+)
 
 
 def _sig(q: float) -> float:
@@ -47,7 +53,11 @@ def test_aggregate_gives_fractional_and_strict_task_scores():
     assert m["pass@1"] == pytest.approx((0.5 + 0 + 0) / 3)
     assert m["pass@2"] == pytest.approx((0.5 + 1 + 0) / 3)
     assert m["pass@3"] == pytest.approx((0.5 + 1 + 1 / 3) / 3)
-    assert (m["pass@1_strict"], m["pass@2_strict"], m["pass@3_strict"]) == (0.0, pytest.approx(1 / 3), pytest.approx(1 / 3))
+    assert (m["pass@1_strict"], m["pass@2_strict"], m["pass@3_strict"]) == (
+        0.0,
+        pytest.approx(1 / 3),
+        pytest.approx(1 / 3),
+    )
     assert m["test_pass@2"] == pytest.approx(2 / 6) and m["num_test_inputs"] == 6
 
 
@@ -62,14 +72,18 @@ def dataset(tmp_path_factory) -> Path:
             for _ in range(4):
                 g = rng.integers(0, 10, size=rng.integers(2, 6, size=2))
                 pairs.append({"input": g.tolist(), "output": np.flipud(g).tolist()})
-            (src / kind / f"{kind[:2]}{i}.json").write_text(json.dumps({"train": pairs[:2], "test": pairs[2:]}))
+            (src / kind / f"{kind[:2]}{i}.json").write_text(
+                json.dumps({"train": pairs[:2], "test": pairs[2:]})
+            )
     out = tmp_path_factory.mktemp("ds") / "ds"
-    build_arc_dataset(out, train_sources=[str(src / "training")], eval_sources=[str(src / "evaluation")], variants=6)
+    build_arc_dataset(
+        out, train_sources=[str(src / "training")], eval_sources=[str(src / "evaluation")], variants=6
+    )
     return out
 
 
 def hand_predictions(root: Path) -> tuple[np.ndarray, np.ndarray]:
-    """ev0 test 0: 4 variants right, 2 agree on one wrong grid. ev0 test 1: 2 right, 3 wrong, 1 without a grid.
+    """ev0 test 0: 4 variants right, 2 agree on one wrong grid. ev0 test 1: 2 right, 3 wrong, 1 no grid.
     ev1: all right. Expected: pass@1 = (1/2 + 1) / 2, pass@2 = 1, pass@1_strict = 1/2."""
     split, table = open_split(root, "test"), VariantTable.load(root)
     sols = load_solutions(path=root)
@@ -158,7 +172,9 @@ def _rank_worker(rank: int, world: int, root: str, port: int, out: str) -> None:
         idx = np.arange(len(preds))[rank::world]  # interleaved shards
         split, table = open_split(root, "test"), VariantTable.load(root)
         res = arc_evaluate(split, table, preds[idx], q[idx], indices=idx, solutions=load_solutions(path=root))
-        Path(out, f"rank{rank}.json").write_text(json.dumps({"metrics": res.metrics, "submission": res.submission}))
+        Path(out, f"rank{rank}.json").write_text(
+            json.dumps({"metrics": res.metrics, "submission": res.submission})
+        )
     finally:
         dist.destroy_process_group()
 
@@ -170,7 +186,9 @@ def test_two_processes_gather_to_the_single_process_result(dataset, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_rank_worker, args=(r, 2, str(dataset), port, str(tmp_path))) for r in range(2)]
+    procs = [
+        ctx.Process(target=_rank_worker, args=(r, 2, str(dataset), port, str(tmp_path))) for r in range(2)
+    ]
     for p in procs:
         p.start()
     for p in procs:

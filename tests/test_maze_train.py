@@ -15,6 +15,8 @@ import trm
 from trm.config import load_recipe
 from trm.data.format import open_split
 from trm.data.maze.build import build_generated
+from trm.data.maze.grid import format_maze
+from trm.data.maze.metrics import is_valid_shortest_path
 
 
 def _run(tmp_path, steps: int):
@@ -65,6 +67,20 @@ def test_tiny_trm_loss_falls_on_small_mazes(tmp_path):
     assert 0.6 < m["token_accuracy"] <= 1.0  # chance is ~0.2 over the 5 cell kinds
     assert 0.0 <= m["valid_shortest_path"] <= m["valid_path"] <= 1.0
     assert 0.7 < copy_accuracy < 0.85  # sanity of the baseline the slow test compares against
+
+    # `trm solve` path: the checkpoint solves a maze given as text, with a trace and pictures.
+    from trm.inference.solver import Solver
+    from trm.viz.render import refinement_png
+
+    test = open_split(tmp_path / "data", "test")
+    question = np.asarray(test.inputs[0]).reshape(6, 6)
+    solver = Solver.load(result.out_dir, device="cpu")
+    solution = solver.solve(format_maze(question))
+    assert np.array_equal(solution.question, question) and solution.task == "maze"
+    assert len(solution.trace) == 4 and solution.answer.shape == (6, 6)
+    assert solution.valid == is_valid_shortest_path(question, solution.answer)
+    png = refinement_png(solution.trace, tmp_path / "steps.png", question=question, task="maze")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow

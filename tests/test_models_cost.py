@@ -10,12 +10,22 @@ from torch.utils.flop_counter import FlopCounterMode
 from trm.config import ModelConfig
 from trm.models import build_model, flops_per_step
 
+CASES = [
+    ("trm", "attention", "last_cycle", "single"),
+    ("trm", "mlp_t", "last_cycle", "single"),
+    ("trm", "attention", "one_step", "q_learning"),
+    ("trm", "mlp_t", "one_step", "q_learning"),
+    ("hrm", "attention", "one_step", "q_learning"),
+    ("hrm", "mlp_t", "last_cycle", "single"),
+    ("direct", "attention", "last_cycle", "single"),
+]
 
-@pytest.mark.parametrize("mixer", ["attention", "mlp_t"])
-@pytest.mark.parametrize(("gradient", "halting"), [("last_cycle", "single"), ("one_step", "q_learning")])
-def test_flops_per_step_matches_the_measured_matmul_flops(mixer, gradient, halting):
+
+@pytest.mark.parametrize(("arch", "mixer", "gradient", "halting"), CASES)
+def test_flops_per_step_matches_the_measured_matmul_flops(arch, mixer, gradient, halting):
     cfg = ModelConfig(
-        hidden_size=16, num_heads=4, mixer=mixer, H_cycles=2, L_cycles=3, gradient=gradient, halting=halting,
+        arch=arch, hidden_size=16, num_heads=4, mixer=mixer, H_cycles=2, L_cycles=3, gradient=gradient,
+        halting=halting, l_layers=1, h_layers=3, halt_max_steps=1 if arch == "direct" else 4,
         puzzle_emb_len=4, width_multiple=8, vocab_size=7, seq_len=12, num_puzzle_identifiers=3,
     )  # fmt: skip
     torch.manual_seed(0)

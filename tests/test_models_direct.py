@@ -77,7 +77,9 @@ def test_prediction_ignores_the_carried_state():
     model = build().eval()
     batch = make_batch(3, 2)
     carry, out = model(model.initial_carry(batch), batch)
-    noisy = replace(carry, y=torch.randn_like(carry.y), z=torch.randn_like(carry.z), halted=torch.zeros(3, dtype=bool))
+    noisy = replace(
+        carry, y=torch.randn_like(carry.y), z=torch.randn_like(carry.z), halted=torch.zeros(3, dtype=bool)
+    )
     with torch.no_grad():
         _, again = model(noisy, batch)
         x = model.embed(batch["inputs"], batch["puzzle_identifiers"])

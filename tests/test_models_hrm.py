@@ -146,7 +146,10 @@ def test_one_step_gradient_equals_backprop_through_the_last_L_and_H_updates_only
     z_l = model.L_net(z_l + z_h + x)  # the last L update: gradient to L and to x
     z_h = model.H_net(z_h + z_l)  # the last H update
     expected = _grads(model, model.lm_head(z_h[:, 1:]).square().sum() + model.q_head(z_h[:, 0])[:, 0].sum())
-    assert got.keys() == expected.keys() and {"embed.puzzle.weight", "net.blocks.0.mlp.down.weight"} <= got.keys()
+    assert (
+        got.keys() == expected.keys()
+        and {"embed.puzzle.weight", "net.blocks.0.mlp.down.weight"} <= got.keys()
+    )
     for k in got:
         torch.testing.assert_close(got[k], expected[k], rtol=1e-5, atol=1e-6, msg=k)
 
@@ -179,7 +182,9 @@ def test_q_learning_target_comes_from_an_extra_no_grad_step_of_the_next_state():
     without, _ = deep_supervision_loss(
         out.logits, new.data["labels"], out.q_halt, halted=new.halted, steps=new.steps, global_batch_size=4
     )
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(out.q_continue, out.target_q_continue, reduction="sum")
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        out.q_continue, out.target_q_continue, reduction="sum"
+    )
     torch.testing.assert_close(loss - without, 0.5 * bce / 4)
 
 

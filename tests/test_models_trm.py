@@ -76,7 +76,9 @@ def test_prefix_exists_without_puzzle_embedding():
 
 
 def _record_net_calls(module: torch.nn.Module, log: list) -> None:
-    module.register_forward_hook(lambda m, args, out: log.append((m, torch.is_grad_enabled(), out.requires_grad)))
+    module.register_forward_hook(
+        lambda m, args, out: log.append((m, torch.is_grad_enabled(), out.requires_grad))
+    )
 
 
 @pytest.mark.parametrize(("gradient", "with_grad"), [("last_cycle", 3), ("one_step", 2)])
@@ -307,8 +309,6 @@ def test_build_model_fills_from_metadata_and_dataset(tmp_path):
     assert build_model(run).config.seq_len == L
     with pytest.raises(ValueError, match="seq_len"):
         build_model(tiny(seq_len=L + 1), meta)
-    with pytest.raises(NotImplementedError, match="hrm"):
-        build_model(tiny(arch="hrm"))
     with pytest.raises(ValueError, match="inputs must be"):
         m = build()
         bad = make_batch(2, 0)

@@ -232,3 +232,10 @@ def test_q_learning_halting_adds_the_continue_loss(data_dir, tmp_path):
     train(cfg, progress=False)
     record = read_metrics(tmp_path / "run", "train")[0]
     assert record["q_continue_loss"] > 0
+
+
+@pytest.mark.slow
+def test_compiled_model_trains(data_dir, tmp_path):
+    result = train(tiny_config(data_dir, tmp_path / "run", max_steps=3, compile=True), progress=False)
+    weights = _final(tmp_path / "run")
+    assert result.step == 3 and all(torch.isfinite(w).all() for w in weights.values())

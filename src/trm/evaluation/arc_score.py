@@ -92,7 +92,7 @@ def load_solutions(
 
 
 def parse_submission(obj: Any, *, file: str | None = None) -> dict[str, list[list[np.ndarray | None]]]:
-    """Submission JSON -> ``{task: [[attempt_1, attempt_2] per test input]}``; an unreadable attempt is None."""
+    """Submission JSON -> ``{task: [[attempt_1, attempt_2] per test input]}``; a bad attempt is None."""
     if not isinstance(obj, dict):
         raise InputError("a submission maps task ids to lists of {attempt_1, attempt_2}", file=file)
     out: dict[str, list[list[np.ndarray | None]]] = {}
@@ -150,7 +150,7 @@ def score_submission(
             continue
         if len(entries) != len(truths):
             raise InputError(f"task {name}: {len(entries)} entries for {len(truths)} test inputs", file=file)
-        ranks[name] = [rank_of(truth, attempts) for truth, attempts in zip(truths, entries)]
+        ranks[name] = [rank_of(truth, attempts) for truth, attempts in zip(truths, entries, strict=True)]
     metrics = aggregate(ranks, ks)
     metrics["missing_tasks"] = float(missing)
     metrics["unknown_tasks"] = float(len(unknown))

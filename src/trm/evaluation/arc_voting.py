@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 
 from trm.data import dihedral
-from trm.data.arc import augment
-from trm.data.arc.encode import crop
+from trm.data.arc.encode import COLOUR_OFFSET, SIDE, crop_shapes
 from trm.data.arc.identifiers import VariantTable
 from trm.data.format import Split, atomic_write_text
 from trm.evaluation.arc_score import DEFAULT_KS, aggregate, rank_of
 
+CROP_CHUNK = 4096  # predictions cropped per vectorised call
 Key = tuple[int, int]  # (task index in the variant table, test input index)
 
 
@@ -108,16 +108,20 @@ def collect_votes(
     task = table.task_index[ident]
     if np.any(task < 0):
         raise ValueError("an example has the blank identifier 0; is this split from `trm data arc`?")
-    inverse_maps = np.zeros((table.num_identifiers, 10), dtype=np.uint8)
-    used = np.unique(ident)
-    for i in used:
-        inverse_maps[i] = augment.inverse_map(table.colour_map[i])
+    inverse_maps = np.argsort(table.colour_map, axis=1).astype(np.uint8)  # [N+1, 10] inverse permutations
     votes = VoteTable()
-    for row, q, k, j, i in zip(predictions, np.asarray(q_halt), task, test, ident):
-        grid = crop(row)
-        if grid is not None:
-            grid = dihedral.apply(dihedral.inverse(int(table.transform[i])), inverse_maps[i][grid])
-        votes.add(int(k), int(j), grid, float(q))
+    q_halt = np.asarray(q_halt, dtype=np.float64)
+    for s in range(0, len(idx), CROP_CHUNK):  # crop shapes vectorised per chunk (bounded memory)
+        rows = np.asarray(predictions[s : s + CROP_CHUNK]).reshape(-1, SIDE, SIDE)
+        heights, widths = crop_shapes(rows)
+        for r in range(len(rows)):
+            e, h, w = s + r, int(heights[r]), int(widths[r])
+            grid = None
+            if h:
+                i = int(ident[e])
+                cells = inverse_maps[i][rows[r, :h, :w] - COLOUR_OFFSET]  # undo the colour map
+                grid = dihedral.apply(dihedral.inverse(int(table.transform[i])), cells)  # undo the transform
+            votes.add(int(task[e]), int(test[e]), grid, float(q_halt[e]))
     return votes
 
 

@@ -56,6 +56,16 @@ class Solution:
     task: str  # task name (selects the codec and the colours of pictures)
 
 
+def _is_file(text: str) -> bool:
+    """Whether ``text`` names an existing file (puzzle text itself, e.g. a 900-character maze, is not)."""
+    if "\n" in text or len(text) > 1024:
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # e.g. "File name too long" for a long one-line puzzle
+        return False
+
+
 def _changed(prev: np.ndarray, grid: np.ndarray) -> np.ndarray:
     if prev.shape != grid.shape:  # e.g. an ARC answer whose size changed: every cell is new
         return np.ones(grid.shape, dtype=bool)
@@ -95,8 +105,7 @@ class Solver:
         if isinstance(puzzle, Path):
             return self.task.parse(puzzle.read_text())
         if isinstance(puzzle, str):
-            single_line = "\n" not in puzzle and len(puzzle) < 4096
-            if single_line and Path(puzzle).is_file():
+            if _is_file(puzzle):
                 return self.task.parse(Path(puzzle).read_text())
             return self.task.parse(puzzle)
         return np.asarray(puzzle)

@@ -1,9 +1,10 @@
-"""Models: TRM (and, later, HRM) built from a config and a dataset's metadata.
+"""Models: TRM, HRM and the direct-prediction baseline, built from a config and a dataset's metadata.
 
 ``build_model`` is the one entry point: it fills ``vocab_size``, ``seq_len`` and
 ``num_puzzle_identifiers`` from the dataset (its metadata, or the train split at ``data.path``) and
-dispatches on ``model.arch``. A new architecture adds one builder to ``_BUILDERS``; HRM will reuse
-the TRM layers and recursion schedule (see ``recursion.py``).
+dispatches on ``model.arch``. A new architecture adds one builder to ``_BUILDERS``; HRM reuses the
+TRM layers and recursion schedule (see ``recursion.py``). Without a dataset, an unset
+``num_puzzle_identifiers`` means one shared identifier (row 0), as Sudoku and Maze use.
 """
 
 from __future__ import annotations
@@ -70,17 +71,19 @@ _BUILDERS: dict[str, Callable[[ModelConfig], nn.Module]] = {
 def build_model(config: RunConfig | ModelConfig, metadata: DatasetMetadata | None = None) -> nn.Module:
     """Build the model of ``config`` for a dataset; ``model.config`` is the filled ModelConfig."""
     model_config = config.model if isinstance(config, RunConfig) else config
-    if metadata is None and isinstance(config, RunConfig) and config.data.path and model_config.seq_len is None:
+    needs_data = model_config.seq_len is None or model_config.vocab_size is None
+    if metadata is None and needs_data and isinstance(config, RunConfig) and config.data.path:
         from trm.data.format import open_split
 
         metadata = open_split(config.data.path, config.data.train_split).metadata
     if metadata is not None:
         model_config = fill_from_metadata(model_config, metadata)
-    if model_config.mixer == "attention" and model_config.hidden_size % model_config.num_heads:
-        raise ValueError(
-            f"model.hidden_size={model_config.hidden_size} is not divisible by model.num_heads={model_config.num_heads}"
-        )
+    d, heads = model_config.hidden_size, model_config.num_heads
+    if model_config.mixer == "attention" and d % heads:
+        raise ValueError(f"model.hidden_size={d} is not divisible by model.num_heads={heads}")
     builder = _BUILDERS.get(model_config.arch)
     if builder is None:
-        raise NotImplementedError(f"model.arch={model_config.arch!r} is not implemented yet (known: {sorted(_BUILDERS)})")
+        raise NotImplementedError(
+            f"model.arch={model_config.arch!r} is not implemented yet (known: {sorted(_BUILDERS)})"
+        )
     return builder(model_config)

@@ -24,7 +24,9 @@ class Carry:
     z: Tensor  # [B, P+L, D] latent reasoning state (paper z; reference z_L)
     steps: Tensor  # [B] int32 supervision steps taken on the slot's current puzzle
     halted: Tensor  # [B] bool: finished; the next call loads a new puzzle into the slot
-    data: dict[str, Tensor]  # the slot's current puzzle: inputs [B, L], labels [B, L], puzzle_identifiers [B], ...
+    data: dict[
+        str, Tensor
+    ]  # the slot's current puzzle: inputs [B, L], labels [B, L], puzzle_identifiers [B], ...
 
     @property
     def batch_size(self) -> int:

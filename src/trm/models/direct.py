@@ -35,10 +35,12 @@ from trm.models.trm import compute_dtype
 
 def _check(config: ModelConfig) -> None:
     if config.vocab_size is None or config.seq_len is None:
-        raise ValueError("model.vocab_size and model.seq_len must be set (build_model fills them from a dataset)")
+        raise ValueError(
+            "model.vocab_size and model.seq_len must be set (build_model fills them from a dataset)"
+        )
     if config.halt_max_steps != 1:
         raise ValueError(
-            f"model.arch=direct predicts in one pass: set model.halt_max_steps=1 (got {config.halt_max_steps})"
+            f"model.arch=direct predicts in one pass: set model.halt_max_steps=1 not {config.halt_max_steps}"
         )
     bad = {
         "gradient": config.gradient != "last_cycle",
@@ -48,7 +50,9 @@ def _check(config: ModelConfig) -> None:
     }
     named = [k for k, on in bad.items() if on]
     if named:
-        raise ValueError(f"model.arch=direct has no recursion; these switches do not apply: {', '.join(named)}")
+        raise ValueError(
+            f"model.arch=direct has no recursion; these switches do not apply: {', '.join(named)}"
+        )
 
 
 class DirectPredictor(nn.Module):
@@ -79,7 +83,9 @@ class DirectPredictor(nn.Module):
         """A carry with every slot halted, so the first call loads the rows of ``batch``."""
         b = batch["inputs"].shape[0]
         device = self.lm_head.weight.device
-        state = torch.zeros(1, 1, 1, device=device).expand(b, self.prefix_len + self.seq_len, self.config.hidden_size)
+        state = torch.zeros(1, 1, 1, device=device).expand(
+            b, self.prefix_len + self.seq_len, self.config.hidden_size
+        )
         return Carry(
             y=state,  # a placeholder view: the state is never read
             z=state,
@@ -94,7 +100,9 @@ class DirectPredictor(nn.Module):
         data = {}
         for key, old in carry.data.items():
             if key not in batch:
-                raise KeyError(f"batch has no {key!r} (the carry was made from a batch with keys {sorted(carry.data)})")
+                raise KeyError(
+                    f"batch has no {key!r} (the carry was made from a batch with keys {sorted(carry.data)})"
+                )
             data[key] = torch.where(reset.view(-1, *([1] * (old.dim() - 1))), batch[key], old)
         inputs = data["inputs"]  # [B, L]
         if inputs.dim() != 2 or inputs.shape[1] != self.seq_len:

@@ -45,7 +45,9 @@ class InputEmbedding(nn.Module):
         self.puzzle: nn.Embedding | None = None
         if config.puzzle_emb:
             if self.prefix_len == 0:
-                raise ValueError("model.puzzle_emb needs model.puzzle_emb_len >= 1 (the embedding sits at position 0)")
+                raise ValueError(
+                    "model.puzzle_emb needs model.puzzle_emb_len >= 1 (the embedding sits at position 0)"
+                )
             rows = config.num_puzzle_identifiers or 1
             self.puzzle = nn.Embedding(rows, d, sparse=True)
             nn.init.zeros_(self.puzzle.weight)

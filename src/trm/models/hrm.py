@@ -34,7 +34,7 @@ from trm.models.trm import TRM
 
 
 class HRM(TRM):
-    """Hierarchical Reasoning Model: L module (``net``, z_L = carry.z) and H module (``net_y``, z_H = carry.y)."""
+    """Hierarchical Reasoning Model: L module ``net`` (z_L = carry.z), H module ``net_y`` (z_H = carry.y)."""
 
     def __init__(self, config: ModelConfig) -> None:
         if config.separate_nets:

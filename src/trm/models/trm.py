@@ -48,7 +48,9 @@ class TRM(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         if config.vocab_size is None or config.seq_len is None:
-            raise ValueError("model.vocab_size and model.seq_len must be set (build_model fills them from a dataset)")
+            raise ValueError(
+                "model.vocab_size and model.seq_len must be set (build_model fills them from a dataset)"
+            )
         self.config = config
         d = config.hidden_size
         self.prefix_len = config.puzzle_emb_len  # P
@@ -59,7 +61,11 @@ class TRM(nn.Module):
         )
         self.embed = InputEmbedding(config)
         self.net = Network(config, self.prefix_len + self.seq_len, config.num_layers)
-        self.net_y = Network(config, self.prefix_len + self.seq_len, config.num_layers) if config.separate_nets else None
+        self.net_y = (
+            Network(config, self.prefix_len + self.seq_len, config.num_layers)
+            if config.separate_nets
+            else None
+        )
         self.lm_head = linear(d, config.vocab_size)
         self.q_head = nn.Linear(d, 2, bias=True)
         with torch.no_grad():
@@ -111,7 +117,9 @@ class TRM(nn.Module):
         data = {}
         for key, old in carry.data.items():
             if key not in batch:
-                raise KeyError(f"batch has no {key!r} (the carry was made from a batch with keys {sorted(carry.data)})")
+                raise KeyError(
+                    f"batch has no {key!r} (the carry was made from a batch with keys {sorted(carry.data)})"
+                )
             data[key] = torch.where(reset.view(-1, *([1] * (old.dim() - 1))), batch[key], old)
         dtype = compute_dtype(self.y0.device, self.y0.dtype)
         slot = reset.view(-1, 1, 1)
@@ -143,4 +151,6 @@ class TRM(nn.Module):
                 next_q = self.forward_q(x.detach(), y, z)  # [B, 2]
                 target = q_continue_target(next_q[:, 0], next_q[:, 1], steps + 1 >= self.halt_max_steps)
         new_carry = Carry(y=y, z=z, steps=steps, halted=halted, data=data)
-        return new_carry, StepOutput(logits=logits, q_halt=q_halt, q_continue=q_continue, target_q_continue=target)
+        return new_carry, StepOutput(
+            logits=logits, q_halt=q_halt, q_continue=q_continue, target_q_continue=target
+        )

@@ -71,6 +71,15 @@ def _open_data(config: RunConfig):
     return open_split(root, config.data.train_split), open_split(root, config.data.eval_split)
 
 
+def _compiled(model: torch.nn.Module):
+    """``torch.compile`` of the model, with the sparse puzzle embedding left eager (inductor cannot
+    trace sparse gradients; the lookup is cheap, the network around it is what compiling speeds up)."""
+    emb = getattr(model, "puzzle_emb", None)
+    if emb is not None:
+        emb.forward = torch.compiler.disable(emb.forward)
+    return torch.compile(model)
+
+
 class Trainer:
     """Holds the run's state; ``train()`` is the public entry point."""
 
@@ -105,7 +114,7 @@ class Trainer:
         if self.info.enabled:
             seed_everything(tc.seed + 1_000_003 * self.info.rank)  # ranks explore independently
         self.model = model
-        self.fwd = torch.compile(model) if tc.compile else model
+        self.fwd = _compiled(model) if tc.compile else model
         filled = getattr(model, "config", None)
         self.config = config.model_copy(update={"model": filled}) if filled is not None else config
 

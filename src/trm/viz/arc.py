@@ -53,7 +53,9 @@ def task_png(
     for ax in axes.flat:
         ax.axis("off")
     for i in range(task.num_train):
-        for j, (grid, name) in enumerate(((task.train_inputs[i], "input"), (task.train_outputs[i], "output"))):
+        for j, (grid, name) in enumerate(
+            ((task.train_inputs[i], "input"), (task.train_outputs[i], "output"))
+        ):
             axes[i, j].axis("on")
             draw_grid(axes[i, j], grid, task="arc", title=f"demo {i} {name}")
     for j, (grid, name) in enumerate(test_row):

@@ -98,7 +98,7 @@ def sample_variants(
                 continue
             shapes, cells = flat[t]
             content = maps[idx][:, cells]  # [n_t, cells] uint8: the gather that applies every colour map
-            for i, row in zip(idx, content):
+            for i, row in zip(idx, content, strict=True):
                 keys[i] = shapes + row.tobytes()
         take = []
         for i, key in enumerate(keys):  # in draw order, so the result is deterministic

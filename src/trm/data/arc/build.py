@@ -80,8 +80,9 @@ def default_sources(set_name: str, conceptarc: str | Path | None = None) -> tupl
     if set_name not in SETS:
         raise ValueError(f"unknown ARC set {set_name!r}; choose one of {sorted(SETS)}")
     train, evaluation = (list(x) for x in SETS[set_name])
-    if conceptarc is not None:
-        train.append(str(conceptarc))
+    if conceptarc is not None:  # the repository root or its corpus/ (160 tasks; MinimalTasks are not used)
+        corpus = Path(conceptarc) / "corpus"
+        train.append(str(corpus if corpus.is_dir() else conceptarc))
     return train, evaluation
 
 
@@ -112,8 +113,8 @@ def _overlap_message(
         s.startswith("arc1/evaluation") for s in eval_sources
     ):
         why = (
-            " ARC-AGI-2's training set contains most of ARC-AGI-1's evaluation tasks WITH their test outputs, so "
-            "training on it and scoring on ARC-AGI-1 evaluation measures memory, not reasoning."
+            " ARC-AGI-2's training set contains most of ARC-AGI-1's evaluation tasks WITH their test "
+            "outputs, so training on it and scoring on ARC-AGI-1 evaluation measures memory, not reasoning."
         )
     return (
         f"refusing to build: {len(found)} training task(s) contain a test input of an evaluation task "
@@ -369,7 +370,7 @@ def build_arc_dataset(
 
 
 def split_digest(root: str | Path) -> str:
-    """SHA-256 over the metadata and index arrays of both splits plus the variant table (a build fingerprint)."""
+    """SHA-256 of the variant table and both splits' metadata: a short fingerprint of a build."""
     h = hashlib.sha256()
     root = Path(root)
     for rel in ("arc_variants.npz", "arc_tasks.json", "train/metadata.json", "test/metadata.json"):

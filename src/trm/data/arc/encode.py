@@ -79,7 +79,7 @@ def crop(tokens: np.ndarray) -> np.ndarray | None:
 
 
 def crop_shapes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised :func:`crop`: tokens [E, 900] -> (heights [E], widths [E]) of the top-left grids (0: none)."""
+    """Vectorised :func:`crop`: tokens [E, 900] -> (heights [E], widths [E]) of the grids (0: no grid)."""
     t = np.asarray(tokens).reshape(-1, SIDE, SIDE)
     is_colour = (t >= COLOUR_OFFSET) & (t < VOCAB_SIZE)  # [E, 30, 30]
     row0 = is_colour[:, 0, :]

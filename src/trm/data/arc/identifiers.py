@@ -75,7 +75,7 @@ class VariantTable:
         task_index = np.full(n + 1, -1, dtype=np.int32)
         task_index[1:] = np.repeat(np.arange(len(tasks), dtype=np.int32), counts)
         first = 1 + np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(tasks) else np.zeros(0, np.int64)
-        for info, f, c in zip(tasks, first, counts):
+        for info, f, c in zip(tasks, first, counts, strict=True):
             info.first, info.count = int(f), int(c)
         transform = np.zeros(n + 1, dtype=np.uint8)
         colour_map = np.zeros((n + 1, 10), dtype=np.uint8)
@@ -96,6 +96,9 @@ class VariantTable:
                 f.write(buf.getvalue())
                 f.flush()
                 os.fsync(f.fileno())
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; give the file the usual permissions
             os.replace(tmp, root / VARIANTS_FILE)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -43,7 +43,7 @@ class ArcTask:
         rows = [line.strip() for line in stripped.splitlines() if line.strip()]
         for r, row in enumerate(rows):
             if not row.isdigit():
-                raise InputError(f"row has a character that is not a colour digit 0..9: {row!r}", line=r + 1)
+                raise InputError(f"not a colour digit 0..9 in {row!r}", file="question", line=r + 1)
         return validate_grid([[int(ch) for ch in row] for row in rows], where="question")
 
     def encode(self, grid: np.ndarray, grid_shape: tuple[int, int] = GRID_SHAPE) -> np.ndarray:
@@ -72,7 +72,7 @@ class ArcTask:
         )
 
     def metrics(self, inputs: np.ndarray, preds: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-        """``grid_exact``: the cropped prediction equals the cropped label; ``valid_grid``: it crops to a grid.
+        """``grid_exact``: the cropped prediction equals the cropped label; ``valid_grid``: it crops.
 
         Meant for test splits (grids at the top-left); translated training examples do not crop.
         """

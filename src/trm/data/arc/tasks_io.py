@@ -65,7 +65,8 @@ class ArcTaskData:
                 pair["output"] = self.test_outputs[i].tolist()
             test.append(pair)
         train = [
-            {"input": a.tolist(), "output": b.tolist()} for a, b in zip(self.train_inputs, self.train_outputs)
+            {"input": a.tolist(), "output": b.tolist()}
+            for a, b in zip(self.train_inputs, self.train_outputs, strict=True)
         ]
         return {"train": train, "test": test}
 
