@@ -40,7 +40,8 @@ def arc(
         int, typer.Option(help="Seed of augmentations and translations (same seed: same bytes).")
     ] = 0,
     conceptarc: Annotated[
-        Path | None, typer.Option(help="ConceptARC checkout (or its corpus/): its 160 tasks join the training tasks.")
+        Path | None,
+        typer.Option(help="ConceptARC checkout (or its corpus/): its 160 tasks join the training tasks."),
     ] = None,
     train: Annotated[
         list[str] | None,

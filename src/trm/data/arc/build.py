@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -43,7 +42,14 @@ from trm.data.arc import augment
 from trm.data.arc.encode import COLOUR_OFFSET, GRID_SHAPE, SEQ_LEN, SIDE, VOCAB_SIZE, paste, tiles
 from trm.data.arc.identifiers import TaskInfo, VariantTable
 from trm.data.arc.tasks_io import ArcTaskData, load_source
-from trm.data.format import METADATA_FILE, DatasetMetadata, atomic_write_text, open_split
+from trm.data.format import (
+    METADATA_FILE,
+    DatasetMetadata,
+    atomic_file,
+    atomic_save_npy,
+    atomic_write_text,
+    open_split,
+)
 
 SOLUTIONS_FILE = "arc_solutions.json"
 OVERLAP_POLICIES = ("auto", "refuse", "drop", "allow")
@@ -52,15 +58,6 @@ SETS = {
     "arc1": (["arc1/training"], ["arc1/evaluation"]),
     "arc2": (["arc2/training"], ["arc2/evaluation"]),
 }
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 class OverlapError(ValueError):
@@ -210,36 +207,13 @@ def render(
     return x, y
 
 
-class _NpyWriter:
-    """Append rows to a ``.npy`` file of known shape; the file appears (atomically) on ``close``."""
-
-    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype):
-        self.path, self.shape, self.dtype, self.rows = path, shape, np.dtype(dtype), 0
-        fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        self.f = os.fdopen(fd, "wb")
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
-        np.lib.format.write_array_header_1_0(self.f, header)
-
-    def write(self, rows: np.ndarray, max_value: int | None = None) -> None:
-        rows = np.ascontiguousarray(rows, dtype=self.dtype)
-        if max_value is not None and rows.size and int(rows.max()) > max_value:
-            raise ValueError(f"{self.path}: token {int(rows.max())} outside 0..{max_value}")
-        self.f.write(rows.tobytes())
-        self.rows += len(rows)
-
-    def close(self) -> None:
-        self.f.flush()
-        os.fsync(self.f.fileno())
-        self.f.close()
-        if self.rows != self.shape[0]:
-            Path(self.tmp).unlink(missing_ok=True)
-            raise RuntimeError(f"{self.path}: wrote {self.rows} rows, expected {self.shape[0]}")
-        os.chmod(self.tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.f.close()
-        Path(self.tmp).unlink(missing_ok=True)
+def _append_rows(f: IO[bytes], rows: np.ndarray) -> int:
+    """Append uint8 token rows to an open ``.npy`` body after checking their range; returns the row count."""
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    if rows.size and int(rows.max()) >= VOCAB_SIZE:
+        raise ValueError(f"token {int(rows.max())} outside 0..{VOCAB_SIZE - 1}")
+    f.write(rows.tobytes())
+    return len(rows)
 
 
 def _write_split(
@@ -250,13 +224,20 @@ def _write_split(
     translate_seed: int | None,
     tick: Callable[[], None],
 ) -> None:
-    """Write one split; ``jobs`` = (job, task index, inputs, outputs or None) per task with examples here."""
+    """Write one split; ``jobs`` = (job, task index, inputs, outputs or None) per task with examples here.
+
+    The token arrays are streamed: a ``.npy`` header for the known final shape, then one task at a time.
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / METADATA_FILE).unlink(missing_ok=True)  # a split without metadata is visibly incomplete
     counts = [(table.tasks[k].count, len(ins)) for _, k, ins, _ in jobs]
     num_examples = sum(v * p for v, p in counts)
-    writers = [_NpyWriter(out / f"{n}.npy", (num_examples, SEQ_LEN), np.uint8) for n in ("inputs", "labels")]
-    try:
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False}
+    with ExitStack() as stack:
+        files = [stack.enter_context(atomic_file(out / f"{n}.npy")) for n in ("inputs", "labels")]
+        for f in files:
+            np.lib.format.write_array_header_1_0(f, {**header, "shape": (num_examples, SEQ_LEN)})
+        written = 0
         for job, k, ins, outs in jobs:
             info = table.tasks[k]
             sl = slice(info.first, info.first + info.count)
@@ -264,15 +245,11 @@ def _write_split(
             if translate_seed is not None:
                 offsets = augment.task_rng(translate_seed, job.task.name, 1).random((info.count, len(ins), 2))
             x, y = render(ins, outs, table.transform[sl], table.colour_map[sl], offsets)
-            writers[0].write(x.reshape(-1, SEQ_LEN), VOCAB_SIZE - 1)
-            writers[1].write(y.reshape(-1, SEQ_LEN), VOCAB_SIZE - 1)
+            written += _append_rows(files[0], x.reshape(-1, SEQ_LEN))
+            _append_rows(files[1], y.reshape(-1, SEQ_LEN))
             tick()
-        for w in writers:
-            w.close()
-    except BaseException:
-        for w in writers:
-            w.abort()
-        raise
+        if written != num_examples:
+            raise RuntimeError(f"{out}: wrote {written} examples, expected {num_examples}")
     ids = np.concatenate(
         [np.arange(table.tasks[k].first, table.tasks[k].first + table.tasks[k].count) for _, k, _, _ in jobs]
     )
@@ -283,9 +260,7 @@ def _write_split(
         "group_indices": np.concatenate([[0], np.cumsum([v for v, _ in counts])]).astype(np.int64),
     }
     for name, arr in small.items():
-        w = _NpyWriter(out / f"{name}.npy", arr.shape, arr.dtype)
-        w.write(arr)
-        w.close()
+        atomic_save_npy(out / f"{name}.npy", arr)
     metadata.num_examples, metadata.num_puzzles, metadata.num_groups = num_examples, len(ids), len(counts)
     atomic_write_text(out / METADATA_FILE, metadata.to_json())
     try:  # structure: shapes, index coverage (the token range was checked chunk by chunk while writing)

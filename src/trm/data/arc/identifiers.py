@@ -18,16 +18,13 @@ Design choices:
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trm.data.format import atomic_write_text
+from trm.data.format import atomic_file, atomic_write_text
 
 VARIANTS_FILE = "arc_variants.npz"
 TASKS_FILE = "arc_tasks.json"
@@ -88,21 +85,8 @@ class VariantTable:
     def save(self, root: str | Path) -> None:
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, task_index=self.task_index, transform=self.transform, colour_map=self.colour_map)
-        fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{VARIANTS_FILE}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(buf.getvalue())
-                f.flush()
-                os.fsync(f.fileno())
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; give the file the usual permissions
-            os.replace(tmp, root / VARIANTS_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(root / VARIANTS_FILE) as f:
+            np.savez(f, task_index=self.task_index, transform=self.transform, colour_map=self.colour_map)
         text = json.dumps([t.__dict__ for t in self.tasks], indent=1) + "\n"
         atomic_write_text(root / TASKS_FILE, text)
 
