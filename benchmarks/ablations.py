@@ -218,7 +218,7 @@ def run_one(config: RunConfig, *, progress: bool = False) -> dict[str, Any]:
 
 
 def summarize(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """One row per variant: exact accuracy mean / sample std / min / max over seeds (as %)."""
+    """One row per variant: exact accuracy mean / sample std / min / max over seeds; mean token accuracy."""
     rows = []
     for name, records in results.items():
         acc = [100 * r["exact_accuracy"] for r in records]
@@ -233,6 +233,7 @@ def summarize(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
                 "min": min(acc),
                 "max": max(acc),
+                "token": statistics.fmean(100 * r["token_accuracy"] for r in records),
                 "parameters": records[0]["parameters"],
                 "steps": records[0]["steps"],
                 "seconds": statistics.fmean(r["seconds"] for r in records),
@@ -242,13 +243,13 @@ def summarize(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'variant':<15}{'paper %':>9}{'ours %':>9}{'± std':>8}{'min-max':>14}{'seeds':>6}{'params':>10}{'steps':>7}{'s/run':>7}  change"  # noqa: E501
+    head = f"{'variant':<15}{'paper %':>9}{'ours %':>9}{'± std':>8}{'min-max':>14}{'token %':>9}{'seeds':>6}{'params':>10}{'steps':>7}{'s/run':>7}  change"  # noqa: E501
     lines = [head, "-" * len(head)]
     for r in rows:
         paper = "-" if r["paper"] is None else f"{r['paper']:.1f}"
         spread = f"{r['min']:.1f}-{r['max']:.1f}"
         lines.append(
-            f"{r['variant']:<15}{paper:>9}{r['mean']:>9.1f}{r['std']:>8.1f}{spread:>14}{r['seeds']:>6}"
+            f"{r['variant']:<15}{paper:>9}{r['mean']:>9.1f}{r['std']:>8.1f}{spread:>14}{r['token']:>9.1f}{r['seeds']:>6}"
             f"{r['parameters']:>10,}{r['steps']:>7}{r['seconds']:>7.0f}  {r['what']}"
             + (f" [paper: {r['paper_note']}]" if r["paper_note"] else "")
         )
