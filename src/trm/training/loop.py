@@ -363,7 +363,10 @@ class Trainer:
         tc = self.config.train
         window = torch.zeros(len(STAT_NAMES), device=self.device)  # metric sums since the last log
         window_steps, self.lr = 0, tc.lr
-        bar = tqdm(total=self.total, initial=self.step, desc=self.config.name, unit="step",
+        # A time budget makes the bar count seconds (the step count it allows is unknown in advance).
+        budget = tc.max_minutes * 60 if tc.max_minutes else None
+        bar = tqdm(total=round(budget) if budget else self.total, initial=0 if budget else self.step,
+                   desc=self.config.name, unit="s" if budget else "step",
                    disable=not self.progress, dynamic_ncols=True)  # fmt: skip
         self._t_start = time.monotonic()
         t_window = time.perf_counter()
@@ -376,7 +379,7 @@ class Trainer:
                     window += self._train_step(next(self.loader))
                     at_boundary = True
                     window_steps += 1
-                    bar.update(1)
+                    bar.update(min(self._seconds(), budget) - bar.n if budget else 1)
                     log_now = self.step % tc.log_every == 0
                     if log_now:
                         now = time.perf_counter()

@@ -24,8 +24,6 @@ Design choices:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from trm.data.errors import InputError
-from trm.data.format import DatasetMetadata, atomic_write_text, write_split
+from trm.data.format import DatasetMetadata, atomic_save_npy, atomic_write_text, write_split
 from trm.data.sudoku import augment_batch, box_shape, generate, to_tokens
 from trm.data.sudoku.sources import Pairs, Rejected, check_file, read_hub_csv
 
@@ -74,17 +72,6 @@ def rating_summary(ratings: np.ndarray) -> dict[str, Any]:
         "max": int(known.max()),
         "histogram": histogram,
     }
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def check_out(out: str | Path, overwrite: bool) -> None:
@@ -165,7 +152,7 @@ def write_dataset(
             group_indices=groups,
             metadata=meta,
         )
-        _save_npy(path / "ratings.npy", (train if name == "train" else test).ratings.astype(np.int64))
+        atomic_save_npy(path / "ratings.npy", (train if name == "train" else test).ratings.astype(np.int64))
     atomic_write_text(out / RATINGS_FILE, json.dumps(ratings, indent=2, sort_keys=True) + "\n")
     counts = {"train_puzzles": m, "train_examples": m * group, "test_puzzles": len(test.questions)}
     return counts, ratings
