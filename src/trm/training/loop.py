@@ -292,6 +292,11 @@ class Trainer:
         return stats
 
     # -- evaluation --------------------------------------------------------------------------------------
+    @property
+    def _votes_on_eval(self) -> bool:
+        """ARC datasets are scored by voting over augmented variants (pass@K) besides per-example metrics."""
+        return self.eval_split.metadata.task == "arc" and self.config.data.eval_split == "test"
+
     def _evaluate(self) -> dict[str, float]:
         from trm.evaluation.evaluate import evaluate
 
@@ -309,9 +314,16 @@ class Trainer:
                     limit=cfg.data.eval_limit,
                     early_halt=cfg.eval.early_halt,
                     progress=self.progress,
+                    return_predictions=self._votes_on_eval,
                 )
             self.model.train()
             metrics = result.metrics
+            if self._votes_on_eval:  # ARC: vote over every variant of each test input (fresh each time)
+                from trm.evaluation.arc_voting import vote_on_dataset
+
+                r = result
+                votes = vote_on_dataset(cfg.data.path, r.predictions, r.q_halt, indices=r.indices)
+                metrics.update(votes.metrics)
             self.logger.log("eval", self.step, self.epoch, metrics)
             self._say(
                 f"eval @ step {self.step:,}: exact {metrics['exact_accuracy']:.2%}, "
