@@ -168,6 +168,8 @@ def test_tiny_trm_trains_on_conceptarc_and_votes(tmp_path):
     )
     result = train(_config(data, tmp_path / "run"), progress=False)
     assert result.step == 40
+    # the trainer's final evaluation votes over the variants: pass@K is in its metrics, and monotone in K
+    assert 0.0 <= result.metrics["arc/pass@1"] <= result.metrics["arc/pass@2"] <= 1.0
     records = read_metrics(tmp_path / "run", "train")
     assert records[-1]["lm_loss"] < 0.85 * records[0]["lm_loss"]  # windows of 10 steps: 1.80 -> 1.32 measured
     model, _, _ = load_for_inference(tmp_path / "run", device="cpu")
