@@ -41,11 +41,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--min-blanks", type=int, default=None)
     ap.add_argument("--not-minimal", action="store_true", help="stop removing clues at --min-blanks")
+    ap.add_argument("--min-rating", type=int, default=None, help="keep puzzles rated at least this (retries)")
     args = ap.parse_args()
 
     wall, cpu = time.perf_counter(), time.process_time()
     made = generate(
-        args.size, count=args.count, seed=args.seed, min_blanks=args.min_blanks, minimal=not args.not_minimal
+        args.size,
+        count=args.count,
+        seed=args.seed,
+        min_blanks=args.min_blanks,
+        minimal=not args.not_minimal,
+        target_rating=args.min_rating,
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     ratings = [g.rating for g in made]
@@ -54,7 +60,8 @@ def main() -> None:
     n = args.size
     print(
         f"{args.count} {n}x{n} puzzles (seed {args.seed}, minimal={not args.not_minimal}, "
-        f"min_blanks={args.min_blanks}): {args.count / cpu:.1f} puzzles/s CPU, {args.count / wall:.1f}/s wall"
+        f"min_blanks={args.min_blanks}, min_rating={args.min_rating}): "
+        f"{args.count / cpu:.1f} puzzles/s CPU, {args.count / wall:.1f}/s wall"
     )
     print(f"  ({cpu:.1f} s CPU, {wall:.1f} s wall)")
     mean_r, median_r, mean_b = statistics.mean(ratings), statistics.median(ratings), statistics.mean(blanks)
