@@ -6,7 +6,12 @@ import os
 
 import pytest
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# One intra-op thread: the tiny test models gain nothing from more, and two processes (the gloo tests, or a
+# busy machine) each spinning two OpenMP threads on two cores slow small ops down by 5-20x.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import torch  # noqa: E402
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture

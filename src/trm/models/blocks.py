@@ -6,10 +6,12 @@ A block is ``h = rms(h + mix(h)); h = rms(h + swiglu(h))`` (post-norm, no learna
 - ``mlp_t`` (TRM's "MLP token mixer"): a SwiGLU across the sequence axis, the same for every
   channel, of width ``L' = seq_len + puzzle_emb_len``: transpose to ``[B, D, L']``, SwiGLU over the
   last axis, transpose back; the residual rms is then over the sequence axis (axis 1 of
-  ``[B, L', D]``). Applying the SwiGLU to the transposed view (a strided input to one large
-  ``[B*D, L'] x [L', 2I]`` matmul) measured 3x faster forward+backward on CPU than multiplying the
+  ``[B, L', D]``). Applying the SwiGLU to the transposed view (one contiguous copy, then large
+  ``[B*D, L'] x [L', I]`` matmuls) measured faster forward+backward on CPU than multiplying the
   weights from the left on ``[B, L', D]`` (batched small matmuls). It has no positional encoding: the
-  weights see positions directly.
+  weights see positions directly. The mixer returns ``h + mix(h)`` in that transposed memory order
+  (the residual is accumulated by the down-projection), so the rms over positions reduces along
+  contiguous memory; the channel SwiGLU then makes one contiguous copy for its own matmuls.
 
 The network takes the already summed input (``z + y + x`` or ``y + z``); the recursion schedule in
 ``recursion.py`` decides what is summed. HRM's modules are the same class with more blocks.
@@ -30,8 +32,9 @@ class SequenceMixer(nn.Module):
         super().__init__()
         self.mlp = SwiGLU(seq_len, expansion, width_multiple)
 
-    def forward(self, h: Tensor) -> Tensor:  # [B, L', D] -> [B, L', D]
-        return self.mlp(h.transpose(1, 2)).transpose(1, 2)  # SwiGLU over positions, per channel
+    def forward(self, h: Tensor, residual: bool = False) -> Tensor:  # [B, L', D] -> [B, L', D]
+        """The mix of h, or ``h + mix(h)`` with ``residual`` (then in [B, D, L'] memory order)."""
+        return self.mlp(h.transpose(1, 2), residual).transpose(1, 2)  # SwiGLU over positions, per channel
 
 
 class Block(nn.Module):
@@ -52,8 +55,8 @@ class Block(nn.Module):
         self.mlp = SwiGLU(config.hidden_size, config.expansion, config.width_multiple)
 
     def forward(self, h: Tensor) -> Tensor:  # [B, L', D] -> [B, L', D]
-        h = rms_norm(h + self.mix(h), self.eps, dim=self.mix_norm_dim)
-        return rms_norm(h + self.mlp(h), self.eps)
+        h = rms_norm(self.mix(h, residual=True), self.eps, dim=self.mix_norm_dim)
+        return rms_norm(self.mlp(h, residual=True), self.eps)
 
 
 class Network(nn.Module):

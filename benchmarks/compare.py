@@ -1,0 +1,236 @@
+"""Our training step against the peers' published PyPI packages, side by side in one process.
+
+Peers: ``tiny-recursive-model`` (lucidrains; module ``tiny_recursive_model``) and ``nano-trm``
+(module ``src.nn.models.trm``, a Lightning module). This script installs nothing: a peer that cannot
+be imported gets a row saying so, with the import error and what is known about installing it.
+
+Matched configuration: d=512, T=3, n=6, 2 blocks, vocab 11, 81 cells + 16 prefix positions (their
+"register tokens" / puzzle-embedding prefix), batch 64 by default, for each token mixer a peer has:
+
+- ``mlp``: ours ``sudoku_mlp`` (MLP-T, SwiGLU widths 512 over positions and 1536 over channels);
+  lucidrains' ``MLPMixer1D`` (pre-norm GELU MLPs; widths chosen to match ours in parameters and
+  FLOPs: 512 over positions, 2304 over channels); nano-trm ``use_mlp_t=True, ffn_expansion=4``.
+- ``attention``: ours ``sudoku_att``; lucidrains with an ``x_transformers.Encoder`` (8 heads, rotary,
+  SwiGLU of width 1536, RMSNorm); nano-trm with 1-D rotary attention.
+
+One step = what each trainer does per optimizer step: forward of one supervision step on a
+persistent state, loss, backward, optimizer step (ours: the recipe's Adam-atan2 + sign-SGD + EMA;
+lucidrains: AdamW + ``ema_pytorch.EMA`` as its ``Trainer`` does; nano-trm: AdamW (its Adam-atan2 is
+an optional CUDA extension) after its gradient clipping). bf16 rows run under ``torch.autocast``
+(ours, lucidrains) or nano-trm's own ``forward_dtype``. GFLOP/s uses each implementation's own matmul
+FLOPs: ours from ``trm.models.flops_per_step``, the peers' counted by ``torch.utils.flop_counter`` on
+one step (their architectures differ a little, so examples/s is the headline ratio).
+
+How to run (a separate venv keeps the project's .venv untouched)::
+
+    python3 -m venv /tmp/peers
+    /tmp/peers/bin/pip install torch==2.13.0 tiny-recursive-model
+    /tmp/peers/bin/pip install --ignore-requires-python nano-trm   # it pins Requires-Python ==3.12.1
+    /tmp/peers/bin/pip install pydantic pyyaml typer rich tqdm safetensors
+    echo /work/main/src > /tmp/peers/lib/python3.11/site-packages/trm-src.pth   # our package, no copy
+    /tmp/peers/bin/python benchmarks/compare.py --batch 64 --steps 2 --warmup 1 --dtypes float32
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import shlex
+import statistics
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_throughput import DTYPES, machine, matmul_peak, run_config, time_steps, trm_step  # noqa: E402
+from trm.models import flops_per_step  # noqa: E402
+
+D, T, N, VOCAB, CELLS, PREFIX = 512, 3, 6, 11, 81, 16
+OUR_RECIPE = {"mlp": "sudoku_mlp", "attention": "sudoku_att"}
+INSTALL_NOTES = {
+    "tiny-recursive-model": "pip install tiny-recursive-model (brings x-transformers, ema-pytorch)",
+    "nano-trm": "pip refuses it on Python != 3.12.1 ('Requires-Python ==3.12.1'); "
+    "pip install --ignore-requires-python nano-trm works on 3.11",
+}
+
+
+@dataclass
+class Row:
+    impl: str
+    variant: str
+    dtype: str
+    seconds: float | None = None
+    flops: float | None = None
+    note: str = ""
+
+
+def _batch(batch: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    inputs = torch.randint(1, VOCAB, (batch, CELLS), generator=gen)
+    labels = torch.randint(1, VOCAB, (batch, CELLS), generator=gen)
+    return inputs, labels
+
+
+def lucidrains_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[], None]:
+    from ema_pytorch import EMA
+    from tiny_recursive_model import TinyRecursiveModel
+    from tiny_recursive_model.mlp_mixer_1d import MLPMixer1D
+
+    torch.manual_seed(0)
+    if variant == "mlp":
+        network = MLPMixer1D(
+            dim=D, depth=2, seq_len=CELLS + PREFIX, expansion_factor=1, expansion_factor_token=4.5
+        )
+    else:
+        from x_transformers import Encoder
+
+        network = Encoder(dim=D, depth=2, heads=8, attn_dim_head=D // 8, rotary_pos_emb=True,
+                          ff_glu=True, ff_swish=True, ff_mult=3, use_rmsnorm=True)  # fmt: skip
+    model = TinyRecursiveModel(dim=D, num_tokens=VOCAB, network=network, num_refinement_blocks=T,
+                               num_latent_refinements=N, num_register_tokens=PREFIX)  # fmt: skip
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1.0)
+    ema = EMA(model, beta=0.999, update_every=1)
+    seq, labels = _batch(batch, torch.Generator().manual_seed(0))
+    outputs, latents = model.get_initial()
+    state = {"outputs": outputs, "latents": latents}
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+            loss, _, out, lat, _, _ = model(seq, state["outputs"], state["latents"], labels=labels)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        ema.update()
+        state["outputs"], state["latents"] = out, lat
+
+    return step
+
+
+def nano_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[], None]:
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints banners on import
+        from src.nn.models.trm import TRMModule
+
+        torch.manual_seed(0)
+        model = TRMModule(
+            hidden_size=D, num_layers=2, num_heads=8, H_cycles=T, L_cycles=N, N_supervision=16,
+            ffn_expansion=4, puzzle_emb_dim=D, puzzle_emb_len=PREFIX, use_mlp_t=variant == "mlp",
+            pos_emb_type=None if variant == "mlp" else "1d", vocab_size=VOCAB, num_puzzles=1,
+            batch_size=batch, seq_len=CELLS, forward_dtype=dtype,
+        )  # fmt: skip
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1.0)
+    inputs, labels = _batch(batch, torch.Generator().manual_seed(0))
+    data = {"input": inputs, "output": labels, "puzzle_identifiers": torch.zeros(batch, dtype=torch.int32)}
+    state = {"carry": model.initial_carry(data)}
+
+    def step() -> None:
+        carry, loss, _, _ = model.compute_loss_and_metrics(state["carry"], data)
+        (loss / batch).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        state["carry"] = carry
+
+    return step
+
+
+PEERS: dict[str, tuple[str, Callable[[str, int, torch.dtype], Callable[[], None]]]] = {
+    "tiny-recursive-model": ("tiny_recursive_model", lucidrains_step),
+    "nano-trm": ("src.nn.models.trm", nano_step),
+}
+
+
+def counted_flops(step: Callable[[], None]) -> float:
+    """Matmul FLOPs of one call of ``step`` (forward + backward), by torch's flop counter."""
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return float(counter.get_total_flops())
+
+
+def measure(args: argparse.Namespace, variant: str, dtype_name: str) -> list[Row]:
+    dtype = DTYPES[dtype_name]
+    config = run_config(OUR_RECIPE[variant])
+    ours = Row("trm (ours)", variant, dtype_name, flops=flops_per_step(config, args.batch))
+    ours.seconds = statistics.median(time_steps(trm_step(config, args.batch, dtype), args.steps, args.warmup))
+    rows = [ours]
+    for name, (module, make) in PEERS.items():
+        if args.peers and name not in args.peers:
+            continue
+        row = Row(name, variant, dtype_name)
+        rows.append(row)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                importlib.import_module(module)
+        except Exception as e:  # report it as a row, never skip silently
+            row.note = f"not importable ({type(e).__name__}: {e}); install: {INSTALL_NOTES[name]}"
+            continue
+        try:
+            step = make(variant, args.batch, dtype)
+            row.flops = counted_flops(step)
+            row.seconds = statistics.median(time_steps(step, args.steps, max(args.warmup - 1, 0)))
+        except Exception as e:
+            last = traceback.extract_tb(e.__traceback__)[-1]
+            row.note = f"failed: {type(e).__name__}: {e} ({Path(last.filename).name}:{last.lineno})"
+    return rows
+
+
+def print_table(rows: list[Row], batch: int, peaks: dict[str, float]) -> None:
+    header = (
+        f"{'implementation':<22} {'mixer':<9} {'dtype':<8} {'step s':>8} {'ex/s':>7} {'GFLOP/s':>8} "
+        f"{'%peak':>6} {'ours/peer ex/s':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    ours = {(r.variant, r.dtype): r for r in rows if r.impl == "trm (ours)"}
+    for r in rows:
+        if r.seconds is None:
+            print(f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {r.note}")
+            continue
+        gflops = (r.flops or 0) / r.seconds / 1e9
+        ours_seconds = ours[(r.variant, r.dtype)].seconds
+        ratio = f"{r.seconds / ours_seconds:.2f}x" if r.impl != "trm (ours)" and ours_seconds else ""
+        print(
+            f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {r.seconds:>8.2f} {batch / r.seconds:>7.2f} "
+            f"{gflops:>8.1f} {100 * gflops / peaks[r.dtype]:>5.1f}% {ratio:>14}"
+        )
+        if r.note:
+            print(f"    note: {r.note}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--steps", type=int, default=2, help="timed steps (median reported)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps first (peers: one is the FLOP count)")
+    p.add_argument("--variants", default="mlp,attention", help="mlp,attention")
+    p.add_argument("--dtypes", default="float32", help="float32,bfloat16")
+    p.add_argument("--peers", default="", help="subset of: " + ",".join(PEERS) + " (default all)")
+    p.add_argument("--threads", type=int, default=None)
+    args = p.parse_args(argv)
+    args.peers = [x for x in args.peers.split(",") if x]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows_of_peaks = args.batch * (CELLS + PREFIX)
+    peaks = {name: matmul_peak(rows_of_peaks, DTYPES[name]) for name in DTYPES}
+    print(f"machine: {machine()}")
+    print(
+        f"matmul peak ([{rows_of_peaks}, 512] x [512, 3072]): "
+        f"fp32 {peaks['float32']:.1f}, bf16 {peaks['bfloat16']:.1f} GFLOP/s"
+    )
+    rows: list[Row] = []
+    for dtype_name in [d for d in args.dtypes.split(",") if d]:
+        for variant in [v for v in args.variants.split(",") if v]:
+            rows += measure(args, variant, dtype_name)
+    print_table(rows, args.batch, peaks)
+    print(f"\nbatch {args.batch}, d={D}, T={T}, n={N}, seq {CELLS}+{PREFIX}; ratio > 1: ours is faster")
+    print("reproduce: " + shlex.join([sys.executable, "benchmarks/compare.py", *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    main()

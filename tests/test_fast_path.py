@@ -1,0 +1,160 @@
+"""The fused SwiGLU and rms_norm equal their plain references: outputs and gradients, fp32 and bf16.
+
+The fast path is what every model runs; the references are the composites written the obvious way.
+Also checks a whole TRM training step (forward + backward) with the fast ops against the same step
+with the references patched in, for both token mixers.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trm.config import ModelConfig
+from trm.models import TRM, layers
+from trm.models import blocks as blocks_module
+from trm.models.layers import _RMSNorm, _SwiGLU, rms_norm, rms_norm_reference, swiglu, swiglu_reference
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_swiglu_backward_is_the_exact_derivative(residual):
+    torch.manual_seed(0)
+    x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    w_gate_up = torch.randn(8, 5, dtype=torch.float64, requires_grad=True)
+    w_down = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b, c: _SwiGLU.apply(a, b, c, residual), (x, w_gate_up, w_down))
+
+
+@pytest.mark.parametrize("dim", [-1, 1])
+def test_rms_norm_backward_is_the_exact_derivative(dim):
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: _RMSNorm.apply(t, 1e-5, dim), (x,))
+
+
+def _grads(fn, *tensors):
+    for t in tensors:
+        t.grad = None
+    out = fn()
+    (out.float() * torch.linspace(-1, 1, out.shape[-1])).sum().backward()  # a non-uniform upstream gradient
+    return out.detach(), [t.grad.clone() for t in tensors]
+
+
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("strided", [False, True])
+def test_swiglu_equals_reference_fp32(residual, strided):
+    torch.manual_seed(0)
+    base = torch.randn(3, 12, 7, requires_grad=True)  # x = base, or its [3, 7, 12] transposed view
+    w_gate_up = (torch.randn(32, 12 if strided else 7) / 3).requires_grad_()
+    w_down = (torch.randn(12 if strided else 7, 16) / 4).requires_grad_()
+
+    def x():
+        return base.transpose(1, 2) if strided else base
+
+    fast, fast_g = _grads(lambda: swiglu(x(), w_gate_up, w_down, residual), base, w_gate_up, w_down)
+    ref, ref_g = _grads(lambda: swiglu_reference(x(), w_gate_up, w_down, residual), base, w_gate_up, w_down)
+    torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-5)
+    for a, b in zip(fast_g, ref_g, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # the no-grad path (in-place activation) gives the same values
+        torch.testing.assert_close(swiglu(x(), w_gate_up, w_down, residual), fast, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("x_dtype", [torch.float32, torch.bfloat16])
+def test_swiglu_under_bf16_autocast_matches_reference(x_dtype):
+    torch.manual_seed(0)
+    x = torch.randn(4, 9, 16).to(x_dtype).requires_grad_()
+    w_gate_up = (torch.randn(48, 16) / 4).requires_grad_()
+    w_down = (torch.randn(16, 24) / 5).requires_grad_()
+    results = []
+    for fn in (swiglu, swiglu_reference):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            results.append(_grads(lambda fn=fn: fn(x, w_gate_up, w_down, True), x, w_gate_up, w_down))
+    (fast, fast_g), (ref, ref_g) = results
+    assert fast.dtype == ref.dtype  # x + bf16 product: promoted like the reference's add
+    assert [g.dtype for g in fast_g] == [x_dtype, torch.float32, torch.float32]
+    torch.testing.assert_close(fast.float(), ref.float(), rtol=2e-2, atol=2e-2)
+    for a, b in zip(fast_g, ref_g, strict=True):
+        scale = b.float().abs().max()
+        torch.testing.assert_close(a.float() / scale, b.float() / scale, rtol=0, atol=2e-2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("dim", [-1, 1])
+def test_rms_norm_equals_reference(dtype, dim):
+    torch.manual_seed(0)
+    x = (torch.randn(3, 10, 8) * 3 + 1).to(dtype).requires_grad_()
+    fast, (fast_g,) = _grads(lambda: rms_norm(x, 1e-5, dim), x)
+    ref, (ref_g,) = _grads(lambda: rms_norm_reference(x, 1e-5, dim), x)
+    assert fast.dtype == ref.dtype == fast_g.dtype == dtype
+    tol = 1e-5 if dtype == torch.float32 else 1e-2
+    torch.testing.assert_close(fast, ref, rtol=tol, atol=tol)
+    torch.testing.assert_close(fast_g, ref_g, rtol=tol, atol=tol)
+    with torch.no_grad():
+        torch.testing.assert_close(rms_norm(x, 1e-5, dim), fast, rtol=0, atol=0)
+
+
+def _tiny_trm(mixer: str) -> TRM:
+    torch.manual_seed(0)
+    config = ModelConfig(
+        hidden_size=16, num_heads=2, mixer=mixer, width_multiple=8, vocab_size=6, seq_len=9,
+        H_cycles=2, L_cycles=2, puzzle_emb_len=2, halt_max_steps=4,
+    )  # fmt: skip
+    return TRM(config).train()
+
+
+def _use_reference_ops(monkeypatch) -> None:
+    monkeypatch.setattr(layers, "swiglu", swiglu_reference)
+    monkeypatch.setattr(blocks_module, "rms_norm", rms_norm_reference)
+
+
+def _step_grads(model: TRM, batch: dict[str, torch.Tensor]):
+    model.zero_grad(set_to_none=True)
+    carry = model.initial_carry(batch)
+    carry, out = model(carry, batch)  # first step: reset slots
+    carry, out = model(carry, batch)  # second step: from the carried state
+    (out.logits.square().mean() + out.q_halt.sum()).backward()
+    grads = {n: p.grad.to_dense() for n, p in model.named_parameters() if p.grad is not None}
+    return out.logits.detach(), carry.y, grads
+
+
+@pytest.mark.parametrize("mixer", ["mlp_t", "attention"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_trm_step_fast_equals_reference_ops(monkeypatch, mixer, dtype):
+    """Two supervision steps (12 network calls each), forward and backward, fast vs reference ops."""
+    model = _tiny_trm(mixer).to(dtype)
+    gen = torch.Generator().manual_seed(1)
+    batch = {
+        "inputs": torch.randint(1, 6, (4, 9), generator=gen),
+        "labels": torch.randint(1, 6, (4, 9), generator=gen),
+        "puzzle_identifiers": torch.zeros(4, dtype=torch.int32),
+    }
+    fast = _step_grads(model, batch)
+    _use_reference_ops(monkeypatch)
+    ref = _step_grads(model, batch)
+    tol = 1e-6 if dtype == torch.float64 else 2e-3  # logits are returned in fp32
+    torch.testing.assert_close(fast[0], ref[0], rtol=tol, atol=tol)
+    torch.testing.assert_close(fast[1], ref[1], rtol=tol, atol=tol)
+    assert fast[2].keys() == ref[2].keys() and "net.blocks.0.mlp.gate_up.weight" in fast[2]
+    for name in fast[2]:
+        scale = ref[2][name].abs().max().clamp(min=1e-6)
+        torch.testing.assert_close(fast[2][name] / scale, ref[2][name] / scale, rtol=0, atol=tol, msg=name)
+
+
+@pytest.mark.parametrize("mixer", ["mlp_t", "attention"])
+def test_network_in_bf16_is_as_accurate_as_reference(monkeypatch, mixer):
+    """Under bf16 autocast one network call errs (against float64) no more than the reference does."""
+    torch.manual_seed(2)
+    h = torch.randn(4, 11, 16)
+    truth = _tiny_trm(mixer).double().net(h.double())
+    net = _tiny_trm(mixer).net
+    errors = []
+    for use_reference in (False, True):
+        if use_reference:
+            _use_reference_ops(monkeypatch)
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            out = net(h.bfloat16())
+        assert out.dtype == torch.bfloat16
+        errors.append((out.double() - truth).abs().max().item())
+    fast_error, reference_error = errors
+    assert fast_error < 0.1 and fast_error <= 1.5 * reference_error
