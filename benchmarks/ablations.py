@@ -269,6 +269,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         "--minutes", type=float, default=None, help="wall-clock budget per run instead of --steps"
     )
     ap.add_argument("--seeds", type=int, default=3, help="training seeds 0..N-1 per variant")
+    ap.add_argument(
+        "--only-seed", type=int, default=None,
+        help="run just this seed (to spread seeds over processes; a later run without it reuses the cache)",
+    )  # fmt: skip
     ap.add_argument("--variants", default="all", help=f"comma list or 'all': {','.join(VARIANTS)}")
     ap.add_argument("--out", type=Path, default=Path("runs/ablations"), help="data, runs and results.json")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
     results: dict[str, list[dict[str, Any]]] = {}
     for name in names:
-        for seed in range(args.seeds):
+        for seed in range(args.seeds) if args.only_seed is None else [args.only_seed]:
             config = variant_config(
                 name, data=data, out_dir=args.out / name / f"seed{seed}", seed=seed, steps=steps,
                 minutes=args.minutes, device=args.device, extra=extra,
