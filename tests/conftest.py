@@ -26,4 +26,7 @@ def shared_data_dir():
     from pathlib import Path
 
     env = os.environ.get("TRM_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return beside if beside.exists() else Path("/work/shared/data")  # this workplace's copy
