@@ -55,6 +55,19 @@ class Carry:
         return cls(y=d["y"], z=d["z"], steps=d["steps"], halted=d["halted"], data=data)
 
 
+def load_new_puzzles(carry: Carry, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    """The slots that take a new puzzle (``carry.halted`` [B] bool) and every slot's data after loading:
+    halted slots take their rows of ``batch``, the others keep their current puzzle."""
+    reset = carry.halted  # [B] bool
+    data = {}
+    for key, old in carry.data.items():
+        if key not in batch:
+            known = sorted(carry.data)
+            raise KeyError(f"batch has no {key!r} (the carry was made from a batch with keys {known})")
+        data[key] = torch.where(reset.view(-1, *([1] * (old.dim() - 1))), batch[key], old)
+    return reset, data
+
+
 @dataclass
 class StepOutput:
     """What one supervision step produces for the loss and the evaluator."""

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from trm.config import ModelConfig
 from trm.models.blocks import Network
-from trm.models.carry import Carry, StepOutput
+from trm.models.carry import Carry, StepOutput, load_new_puzzles
 from trm.models.embedding import InputEmbedding
 from trm.models.layers import linear
 from trm.models.trm import compute_dtype
@@ -96,14 +96,7 @@ class DirectPredictor(nn.Module):
 
     def forward(self, carry: Carry, batch: dict[str, Tensor]) -> tuple[Carry, StepOutput]:
         """Load new puzzles into halted slots, then one pass of ``net``; every slot halts."""
-        reset = carry.halted  # [B] bool
-        data = {}
-        for key, old in carry.data.items():
-            if key not in batch:
-                raise KeyError(
-                    f"batch has no {key!r} (the carry was made from a batch with keys {sorted(carry.data)})"
-                )
-            data[key] = torch.where(reset.view(-1, *([1] * (old.dim() - 1))), batch[key], old)
+        reset, data = load_new_puzzles(carry, batch)  # reset [B] bool
         inputs = data["inputs"]  # [B, L]
         if inputs.dim() != 2 or inputs.shape[1] != self.seq_len:
             raise ValueError(f"inputs must be [B, {self.seq_len}], got {list(inputs.shape)}")

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from trm.config import ModelConfig
 from trm.models.blocks import Network
-from trm.models.carry import Carry, StepOutput
+from trm.models.carry import Carry, StepOutput, load_new_puzzles
 from trm.models.embedding import InputEmbedding
 from trm.models.halting import halt_decision, q_continue_target
 from trm.models.layers import linear, trunc_normal_
@@ -113,14 +113,7 @@ class TRM(nn.Module):
 
     def forward(self, carry: Carry, batch: dict[str, Tensor]) -> tuple[Carry, StepOutput]:
         """Load new puzzles into halted slots, then run one supervision step on every slot."""
-        reset = carry.halted  # [B] bool
-        data = {}
-        for key, old in carry.data.items():
-            if key not in batch:
-                raise KeyError(
-                    f"batch has no {key!r} (the carry was made from a batch with keys {sorted(carry.data)})"
-                )
-            data[key] = torch.where(reset.view(-1, *([1] * (old.dim() - 1))), batch[key], old)
+        reset, data = load_new_puzzles(carry, batch)  # reset [B] bool
         dtype = compute_dtype(self.y0.device, self.y0.dtype)
         slot = reset.view(-1, 1, 1)
         y = torch.where(slot, self.y0.to(dtype), carry.y.to(dtype))  # [B, P+L, D]
