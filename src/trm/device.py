@@ -30,7 +30,8 @@ def cpu_has_native_bf16() -> bool:
     """True when the CPU has bf16 matrix instructions (AVX512_BF16 or AMX); else bf16 is emulated and slow."""
     if platform.system() == "Linux":
         try:
-            flags = open("/proc/cpuinfo").read()
+            with open("/proc/cpuinfo") as f:
+                flags = f.read()
         except OSError:
             return False
         return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -6,7 +6,7 @@ A dataset is a folder with one sub-folder per split (``train``, ``test``). A spl
     inputs.npy                [E, L] tokens of the question, one row per example
     labels.npy                [E, L] tokens of the answer; ``ignore_label_id`` marks unscored cells
     puzzle_identifiers.npy    [P]    int32, the identifier (embedding row) of each puzzle
-    puzzle_indices.npy        [P+1]  int64, examples of puzzle p are rows puzzle_indices[p]:puzzle_indices[p+1]
+    puzzle_indices.npy        [P+1]  int64, puzzle p's examples: rows puzzle_indices[p]:puzzle_indices[p+1]
     group_indices.npy         [G+1]  int64, puzzles of group g are group_indices[g]:group_indices[g+1]
 
 An *example* is one (question, answer) grid pair. A *puzzle* is the set of examples that share an
@@ -267,7 +267,8 @@ def open_split(root: str | Path, split: str, *, mmap: bool = True, check: bool =
         split_obj = _open_reference(path, mmap)
     else:
         raise FileNotFoundError(
-            f"{path}: not a dataset split (expected {METADATA_FILE}, or the reference layout's {REFERENCE_METADATA_FILE})"
+            f"{path}: not a dataset split (expected {METADATA_FILE}, "
+            f"or the reference layout's {REFERENCE_METADATA_FILE})"
         )
     if check:
         # Index arrays are small; token arrays are checked only for shape (a full scan would read them all).
@@ -278,7 +279,8 @@ def open_split(root: str | Path, split: str, *, mmap: bool = True, check: bool =
             or split_obj.labels.shape != split_obj.inputs.shape
         ):
             raise ValueError(
-                f"{path}: token arrays {split_obj.inputs.shape}/{split_obj.labels.shape} do not match seq_len {m.seq_len}"
+                f"{path}: token arrays {split_obj.inputs.shape}/{split_obj.labels.shape} "
+                f"do not match seq_len {m.seq_len}"
             )
         pi, gi = split_obj.puzzle_indices, split_obj.group_indices
         if pi[-1] != split_obj.num_examples or gi[-1] != split_obj.num_puzzles:
