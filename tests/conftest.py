@@ -30,3 +30,13 @@ def shared_data_dir():
         return Path(env)
     beside = Path(__file__).resolve().parents[2] / "shared" / "data"
     return beside if beside.exists() else Path("/work/shared/data")  # this workplace's copy
+
+
+def random_batch(b: int, seed: int, vocab: int, seq_len: int, num_ids: int) -> dict:
+    """A reproducible batch of random tokens, labels and puzzle identifiers for model tests."""
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "inputs": torch.randint(0, vocab, (b, seq_len), generator=g),
+        "labels": torch.randint(0, vocab, (b, seq_len), generator=g),
+        "puzzle_identifiers": torch.randint(0, num_ids, (b,), generator=g),
+    }

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from conftest import random_batch
 from trm.config import ModelConfig, load_recipe
 from trm.evaluation.evaluate import evaluate
 from trm.models import build_model, count_parameters
@@ -33,12 +34,7 @@ def build(seed: int = 0, **kw) -> DirectPredictor:
 
 
 def make_batch(b: int, seed: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "inputs": torch.randint(0, V, (b, L), generator=g),
-        "labels": torch.randint(0, V, (b, L), generator=g),
-        "puzzle_identifiers": torch.randint(0, IDS, (b,), generator=g),
-    }
+    return random_batch(b, seed, V, L, IDS)
 
 
 def test_paper_configuration_is_an_8_layer_27M_transformer():

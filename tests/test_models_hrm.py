@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from conftest import random_batch
 from trm.config import ModelConfig, load_recipe
 from trm.models import build_model, count_parameters
 from trm.models.hrm import HRM
@@ -34,12 +35,7 @@ def build(seed: int = 0, **kw) -> HRM:
 
 
 def make_batch(b: int, seed: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "inputs": torch.randint(0, V, (b, L), generator=g),
-        "labels": torch.randint(0, V, (b, L), generator=g),
-        "puzzle_identifiers": torch.randint(0, IDS, (b,), generator=g),
-    }
+    return random_batch(b, seed, V, L, IDS)
 
 
 def _log_calls(model: HRM) -> list[tuple[str, bool, bool]]:

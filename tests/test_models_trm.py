@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import random_batch
 from trm.config import ModelConfig, RunConfig, load_recipe
 from trm.data.format import DatasetMetadata, write_split
 from trm.models import Carry, build_model, count_parameters
@@ -23,12 +24,7 @@ def tiny(**kw) -> ModelConfig:
 
 
 def make_batch(b: int, seed: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "inputs": torch.randint(0, V, (b, L), generator=g),
-        "labels": torch.randint(0, V, (b, L), generator=g),
-        "puzzle_identifiers": torch.randint(0, IDS, (b,), generator=g),
-    }
+    return random_batch(b, seed, V, L, IDS)
 
 
 def build(seed: int = 0, **kw):
