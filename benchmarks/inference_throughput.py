@@ -28,7 +28,7 @@ import torch
 from trm.config import load_recipe
 from trm.data.format import open_split
 from trm.evaluation.evaluate import evaluate
-from trm.training.checkpoint import load_for_inference, read_meta, resolve_step_dir
+from trm.checkpoints.run_dir import load_for_inference, read_meta, resolve_step_dir
 
 
 def make_checkpoint(workdir: Path, minutes: float) -> tuple[Path, Path]:

@@ -118,7 +118,7 @@ def test_two_step_checkpoint_through_the_cli_and_the_api(tmp_path):
     from typer.testing import CliRunner
 
     from trm.cli import app
-    from trm.training.checkpoint import load_for_inference
+    from trm.checkpoints.run_dir import load_for_inference
     from trm.training.loop import train
 
     data = tmp_path / "data"
@@ -158,7 +158,7 @@ def test_two_step_checkpoint_through_the_cli_and_the_api(tmp_path):
 
 
 def test_tiny_trm_trains_on_conceptarc_and_votes(tmp_path):
-    from trm.training.checkpoint import load_for_inference
+    from trm.checkpoints.run_dir import load_for_inference
     from trm.training.logging import read_metrics
     from trm.training.loop import train
 

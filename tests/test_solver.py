@@ -17,7 +17,7 @@ from trm.data.format import DatasetMetadata, write_split
 from trm.data.sudoku import format_grid, generate, is_valid_solution, to_tokens
 from trm.inference.solver import Solver
 from trm.models import build_model
-from trm.training.checkpoint import save_checkpoint
+from trm.checkpoints.run_dir import save_checkpoint
 
 N_SUP = 3
 

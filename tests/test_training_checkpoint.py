@@ -8,7 +8,7 @@ import torch
 from trm.config import RunConfig
 from trm.data.format import DatasetMetadata
 from trm.models import build_model
-from trm.training import checkpoint as ckpt
+from trm.checkpoints import run_dir as ckpt
 from trm.training.ema import EMA
 
 META = DatasetMetadata(task="toy", vocab_size=6, seq_len=16, grid_shape=(4, 4), num_puzzle_identifiers=4)

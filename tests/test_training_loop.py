@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from trm.config import ConfigError, RunConfig
 from trm.data.format import DatasetMetadata, write_split
-from trm.training.checkpoint import latest_checkpoint, load_training_state
+from trm.checkpoints.run_dir import latest_checkpoint, load_training_state
 from trm.training.logging import read_metrics
 from trm.training.loop import Trainer, TrainingInterrupted, train
 

@@ -93,7 +93,7 @@ def evaluate(
     from trm.device import pick_dtype
     from trm.evaluation.arc_voting import vote_on_dataset
     from trm.evaluation.evaluate import evaluate as run_evaluation
-    from trm.training.checkpoint import load_for_inference
+    from trm.checkpoints.run_dir import load_for_inference
 
     console = Console()
     model, config, _ = load_for_inference(checkpoint, device=device, use_ema=ema)

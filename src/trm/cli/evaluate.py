@@ -78,7 +78,7 @@ def evaluate(
     from trm.data.format import atomic_write_text, open_split
     from trm.device import pick_dtype
     from trm.evaluation.evaluate import evaluate as run_evaluation
-    from trm.training.checkpoint import load_for_inference, resolve_step_dir
+    from trm.checkpoints.run_dir import load_for_inference, resolve_step_dir
 
     step_dir = resolve_step_dir(checkpoint)
     model, config, metadata = load_for_inference(step_dir, device=device, use_ema=ema)

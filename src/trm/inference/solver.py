@@ -94,7 +94,7 @@ class Solver:
     @classmethod
     def load(cls, checkpoint: str | Path, device: str = "auto", *, use_ema: bool = True) -> Solver:
         """From a run dir, its checkpoints dir or one step dir (EMA weights when present)."""
-        from trm.training.checkpoint import load_for_inference
+        from trm.checkpoints.run_dir import load_for_inference
 
         model, config, metadata = load_for_inference(checkpoint, device=device, use_ema=use_ema)
         return cls(model, config, metadata)
