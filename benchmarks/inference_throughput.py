@@ -25,10 +25,10 @@ from pathlib import Path
 
 import torch
 
+from trm.checkpoints.run_dir import load_for_inference, read_meta, resolve_step_dir
 from trm.config import load_recipe
 from trm.data.format import open_split
 from trm.evaluation.evaluate import evaluate
-from trm.checkpoints.run_dir import load_for_inference, read_meta, resolve_step_dir
 
 
 def make_checkpoint(workdir: Path, minutes: float) -> tuple[Path, Path]:

@@ -117,8 +117,8 @@ def test_two_step_checkpoint_through_the_cli_and_the_api(tmp_path):
 
     from typer.testing import CliRunner
 
-    from trm.cli import app
     from trm.checkpoints.run_dir import load_for_inference
+    from trm.cli import app
     from trm.training.loop import train
 
     data = tmp_path / "data"

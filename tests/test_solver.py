@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from trm.checkpoints.run_dir import save_checkpoint
 from trm.cli import app
 from trm.config import load_recipe
 from trm.data.errors import InputError
@@ -17,7 +18,6 @@ from trm.data.format import DatasetMetadata, write_split
 from trm.data.sudoku import format_grid, generate, is_valid_solution, to_tokens
 from trm.inference.solver import Solver
 from trm.models import build_model
-from trm.checkpoints.run_dir import save_checkpoint
 
 N_SUP = 3
 

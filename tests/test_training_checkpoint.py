@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from trm.checkpoints import run_dir as ckpt
 from trm.config import RunConfig
 from trm.data.format import DatasetMetadata
 from trm.models import build_model
-from trm.checkpoints import run_dir as ckpt
 from trm.training.ema import EMA
 
 META = DatasetMetadata(task="toy", vocab_size=6, seq_len=16, grid_shape=(4, 4), num_puzzle_identifiers=4)

@@ -88,12 +88,12 @@ def evaluate(
     """Predict every variant of every test input, vote, write submission.json and print pass@K."""
     from rich.console import Console
 
+    from trm.checkpoints.run_dir import load_for_inference
     from trm.data.arc.identifiers import VariantTable
     from trm.data.format import atomic_write_text, open_split
     from trm.device import pick_dtype
     from trm.evaluation.arc_voting import vote_on_dataset
     from trm.evaluation.evaluate import evaluate as run_evaluation
-    from trm.checkpoints.run_dir import load_for_inference
 
     console = Console()
     model, config, _ = load_for_inference(checkpoint, device=device, use_ema=ema)

@@ -75,10 +75,10 @@ def evaluate(
     """Evaluate a checkpoint: exact accuracy after every supervision step, halting stats, task metrics."""
     from rich.console import Console
 
+    from trm.checkpoints.run_dir import load_for_inference, resolve_step_dir
     from trm.data.format import atomic_write_text, open_split
     from trm.device import pick_dtype
     from trm.evaluation.evaluate import evaluate as run_evaluation
-    from trm.checkpoints.run_dir import load_for_inference, resolve_step_dir
 
     step_dir = resolve_step_dir(checkpoint)
     model, config, metadata = load_for_inference(step_dir, device=device, use_ema=ema)

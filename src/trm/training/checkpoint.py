@@ -1,4 +1,4 @@
-"""Deprecated location: checkpoint I/O moved to :mod:`trm.checkpoints.run_dir`. Re-exported for old imports."""
+"""Old location: checkpoint I/O moved to :mod:`trm.checkpoints.run_dir`; re-exported for old imports."""
 
 from trm.checkpoints.run_dir import *  # noqa: F403
 from trm.checkpoints.run_dir import (  # noqa: F401
