@@ -13,12 +13,14 @@ Design choices:
 - ``puzzle_identifier`` defaults to 0, the shared identifier of Sudoku and Maze datasets; tasks with one
   identifier per puzzle (ARC) must pass the identifier the model was trained with.
 - Puzzles may be text, a path to a text file, or an array of task values; ``solve_many`` batches them.
+- ``Solution``/``Step`` and the batching live in :mod:`trm.inference.trace` (no torch), shared with the
+  ONNX runtime :class:`trm.runtime.OnnxSolver`; this class only adds the PyTorch runner ``_run``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,46 +32,10 @@ from trm.data.format import DatasetMetadata
 from trm.data.tasks import Task, get_task
 from trm.device import autocast, pick_dtype
 from trm.evaluation.metrics import halt_signal
+from trm.inference.trace import Puzzle, Solution, Step, parse_puzzle, solve_in_batches
 
+__all__ = ["Puzzle", "Solution", "Solver", "Step"]
 IGNORE_INDEX = -100
-Puzzle = str | Path | np.ndarray | Sequence[Sequence[int]]
-
-
-@dataclass
-class Step:
-    """The model's answer after one supervision step."""
-
-    index: int  # 1-based supervision step
-    grid: np.ndarray  # decoded answer grid (task values)
-    changed: np.ndarray  # bool, same shape: cells that differ from the previous step (step 1: the question)
-    q_halt: float  # halting logit (Q-learning: q_halt - q_continue); the model would stop here when > 0
-    valid: bool  # the grid solves the question by the task's rules
-
-
-@dataclass
-class Solution:
-    question: np.ndarray  # the parsed puzzle
-    answer: np.ndarray  # the last step's grid
-    valid: bool  # the answer solves the question by the task's rules
-    trace: list[Step]  # one entry per supervision step
-    halted_at: int | None  # first step with q_halt > 0, or None
-    task: str  # task name (selects the codec and the colours of pictures)
-
-
-def _is_file(text: str) -> bool:
-    """Whether ``text`` names an existing file (puzzle text itself, e.g. a 900-character maze, is not)."""
-    if "\n" in text or len(text) > 1024:
-        return False
-    try:
-        return Path(text).is_file()
-    except OSError:  # e.g. "File name too long" for a long one-line puzzle
-        return False
-
-
-def _changed(prev: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    if prev.shape != grid.shape:  # e.g. an ARC answer whose size changed: every cell is new
-        return np.ones(grid.shape, dtype=bool)
-    return prev != grid
 
 
 class Solver:
@@ -102,13 +68,7 @@ class Solver:
     # -- reading puzzles -----------------------------------------------------------------------------------
     def parse(self, puzzle: Puzzle) -> np.ndarray:
         """Text, a path to a text file, or an array of task values -> question grid."""
-        if isinstance(puzzle, Path):
-            return self.task.parse(puzzle.read_text())
-        if isinstance(puzzle, str):
-            if _is_file(puzzle):
-                return self.task.parse(Path(puzzle).read_text())
-            return self.task.parse(puzzle)
-        return np.asarray(puzzle)
+        return parse_puzzle(self.task, puzzle)
 
     # -- solving -------------------------------------------------------------------------------------------
     def solve(self, puzzle: Puzzle, *, steps: int | None = None, puzzle_identifier: int = 0) -> Solution:
@@ -127,16 +87,9 @@ class Solver:
         n = int(steps or getattr(self.model, "halt_max_steps", None) or self.model.config.halt_max_steps)
         if n <= 0:
             raise ValueError(f"steps must be positive, got {n}")
-        questions = [self.parse(p) for p in puzzles]
-        shape = tuple(self.metadata.grid_shape)
-        tokens = np.stack([self.task.encode(q, shape) for q in questions]) if questions else None
-        out: list[Solution] = []
-        for start in range(0, len(questions), batch_size):
-            chunk = tokens[start : start + batch_size]  # [b, L]
-            preds, q_halt = self._run(chunk, n, puzzle_identifier)  # [n, b, L], [n, b]
-            for j, question in enumerate(questions[start : start + batch_size]):
-                out.append(self._solution(question, preds[:, j], q_halt[:, j]))
-        return out
+        return solve_in_batches(
+            self.task, self.metadata, puzzles, lambda t: self._run(t, n, puzzle_identifier), batch_size
+        )
 
     def _run(self, tokens: np.ndarray, n: int, puzzle_identifier: int) -> tuple[np.ndarray, np.ndarray]:
         """Token rows [b, L] -> argmax tokens after each step [n, b, L] and q_halt [n, b]."""
@@ -158,25 +111,3 @@ class Solver:
                 preds.append(output.logits.argmax(-1).cpu())
                 q_halt.append(halt_signal(output).cpu())
         return torch.stack(preds).numpy(), torch.stack(q_halt).numpy()
-
-    def _solution(self, question: np.ndarray, preds: np.ndarray, q_halt: np.ndarray) -> Solution:
-        """preds [n, L] tokens, q_halt [n] of one puzzle -> Solution with its trace."""
-        shape = tuple(self.metadata.grid_shape)
-        trace, prev = [], question
-        for k, (row, q) in enumerate(zip(preds, q_halt, strict=True)):
-            grid = self.task.decode(row, shape)
-            valid = bool(self.task.is_valid_answer(question, grid))
-            trace.append(
-                Step(index=k + 1, grid=grid, changed=_changed(prev, grid), q_halt=float(q), valid=valid)
-            )
-            prev = grid
-        halted_at = next((s.index for s in trace if s.q_halt > 0), None)
-        last = trace[-1]
-        return Solution(
-            question=question,
-            answer=last.grid,
-            valid=last.valid,
-            trace=trace,
-            halted_at=halted_at,
-            task=self.metadata.task,
-        )
