@@ -43,10 +43,12 @@ def test_encoding_draws_grid_border_and_padding(rng):
         tokens = encode_grid(grid).reshape(SIDE, SIDE)
         assert np.array_equal(tokens[:h, :w], grid + 2)
         if h < SIDE:
-            assert (tokens[h, : min(w + 1, SIDE)] == EOS).all()
+            assert (tokens[h, :w] == EOS).all()
         if w < SIDE:
-            assert (tokens[: min(h + 1, SIDE), w] == EOS).all()
-        border = (h < SIDE) * (min(w + 1, SIDE)) + (w < SIDE) * (min(h + 1, SIDE)) - (h < SIDE and w < SIDE)
+            assert (tokens[:h, w] == EOS).all()
+        if h < SIDE and w < SIDE:
+            assert tokens[h, w] == PAD  # the corner cell stays PAD, as in the reference builder
+        border = (h < SIDE) * w + (w < SIDE) * h
         assert int((tokens == EOS).sum()) == border
         assert int((tokens == PAD).sum()) == SIDE * SIDE - h * w - border
         assert np.array_equal(crop(tokens), grid)

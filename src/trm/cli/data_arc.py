@@ -28,14 +28,20 @@ class Overlap(str, Enum):
 
 def arc(
     out: Annotated[
-        Path | None, typer.Argument(help="Dataset folder to write (default data/<set>-aug-<variants>).")
+        Path | None,
+        typer.Argument(help="Dataset folder to write (default data/<set>-aug-<variants - 1>)."),
     ] = None,
     set_name: Annotated[
         ArcSet, typer.Option("--set", help="Which benchmark: default sources.")
     ] = ArcSet.arc1,
     variants: Annotated[
-        int, typer.Option(min=1, help="Distinct augmented variants per task (at most).")
-    ] = 1000,
+        int,
+        typer.Option(
+            min=1,
+            help="Distinct variants per task (at most), the original included: 1001 = the original + 1,000 "
+            "augmentations, as the reference.",
+        ),
+    ] = 1001,
     seed: Annotated[
         int, typer.Option(help="Seed of augmentations and translations (same seed: same bytes).")
     ] = 0,
@@ -51,7 +57,11 @@ def arc(
         list[str] | None, typer.Option("--eval", help="Evaluation sources (replace the set's).")
     ] = None,
     translate: Annotated[
-        bool, typer.Option(help="Place each training pair at a random offset inside the 30x30 canvas.")
+        bool,
+        typer.Option(
+            help="Place the training pairs at random offsets inside the 30x30 canvas (one pair per variant "
+            "stays at the top-left, where test inputs sit)."
+        ),
     ] = True,
     overlap: Annotated[
         Overlap,
@@ -73,7 +83,7 @@ def arc(
         train_sources = list(train) + train_sources[len(default_sources(set_name.value)[0]) :]
     if evaluation:
         eval_sources = list(evaluation)
-    out = out or Path(f"data/{set_name.value}-aug-{variants}")
+    out = out or Path(f"data/{set_name.value}-aug-{variants - 1}")
     start = time.perf_counter()
     try:
         summary = build_arc_dataset(

@@ -2,30 +2,48 @@
 
 Design choices:
 
-- The shadow copy holds every floating-point parameter (fp32, on the model's device);
-  ``update`` is shadow <- rate * shadow + (1 - rate) * param, one fused ``_foreach_lerp_``.
+- The shadow copy holds every floating-point parameter (fp32, on the model's device) EXCEPT the
+  puzzle-identifier embedding (``model.puzzle_emb``), which the reference keeps out of its EMA (there it is
+  a buffer). Each row of that table is updated only when its variant is in a batch, so an average would
+  lag by the rate's ~1,000 steps exactly the rows trained last; evaluation pairs the averaged network with
+  the raw, current table, as the reference does. (It also saves a copy of a ~2 GB table for ARC.)
+  ``exclude`` names other parameters to leave raw.
+- ``update`` is shadow <- rate * shadow + (1 - rate) * param, one fused ``_foreach_lerp_``.
   No bias correction or warm-up of the rate (the papers use a plain EMA).
-- Buffers are not averaged; ``model_state_dict`` returns the model's own state dict with parameters
-  replaced by their averages, so it loads into a fresh model with ``load_state_dict(strict=True)``.
+- Buffers are not averaged; ``model_state_dict`` returns the model's own state dict with the averaged
+  parameters replaced by their averages (the raw puzzle-embedding table stays), so ``ema.safetensors``
+  loads into a fresh model with ``load_state_dict(strict=True)`` and evaluates like the reference.
 - ``applied(model)`` swaps the averages into the model for evaluation and restores the raw weights
   bit-exactly afterwards (copies, not recomputation), so evaluating never perturbs training.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 
 
+def puzzle_embedding_names(model: nn.Module) -> list[str]:
+    """Names (in ``model.named_parameters()``) of the parameters of ``model.puzzle_emb``, if it has one."""
+    emb = getattr(model, "puzzle_emb", None)
+    if emb is None:
+        return []
+    ids = {id(p) for p in emb.parameters()}
+    return [n for n, p in model.named_parameters() if id(p) in ids]
+
+
 class EMA:
-    def __init__(self, model: nn.Module, rate: float = 0.999):
+    def __init__(self, model: nn.Module, rate: float = 0.999, *, exclude: Iterable[str] | None = None):
+        """Average ``model``'s floating-point parameters but those in ``exclude`` (default: the puzzle
+        embedding, see the module docstring)."""
         if not 0.0 < rate < 1.0:
             raise ValueError(f"EMA rate must lie in (0, 1), got {rate}")
         self.rate = rate
-        self.names = [n for n, p in model.named_parameters() if p.is_floating_point()]
+        skip = set(puzzle_embedding_names(model) if exclude is None else exclude)
+        self.names = [n for n, p in model.named_parameters() if p.is_floating_point() and n not in skip]
         params = dict(model.named_parameters())
         self.shadow: dict[str, Tensor] = {n: params[n].detach().clone() for n in self.names}
 
@@ -52,7 +70,7 @@ class EMA:
             self.shadow[n].copy_(state[n])
 
     def model_state_dict(self, model: nn.Module) -> dict[str, Tensor]:
-        """The model's state dict with parameters replaced by their moving averages."""
+        """The model's state dict with the averaged parameters replaced by their averages."""
         sd = model.state_dict()
         for n in self.names:
             sd[n] = self.shadow[n]

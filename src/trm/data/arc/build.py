@@ -2,7 +2,7 @@
 
 Layout of the output folder::
 
-    train/        one puzzle per augmented variant of every task: its pairs, each translated at random
+    train/        one puzzle per augmented variant of every task: its pairs, all but one translated at random
     test/         one puzzle per variant of every evaluation task: its test inputs (not translated)
     arc_variants.npz, arc_tasks.json   the variant table (see identifiers.py)
     arc_solutions.json                 the evaluation tasks' true test outputs, Kaggle solutions layout
@@ -21,6 +21,11 @@ Design choices:
 - Two passes, bounded memory. Pass 1 draws every task's variants (the variant table, 15 bytes a variant),
   which fixes all array sizes. Pass 2 renders each task's tokens (vectorised per transform and pair) and
   appends them to the ``.npy`` files, so RAM holds one task at a time (tens of MB) whatever the variant count.
+- Translation as the reference builder does it: in every variant, ONE training pair (drawn at random)
+  stays at the top-left corner, where every test input sits, and the others go to random offsets. So the
+  model sees the test placement in every variant, not only by chance.
+- Variant count: ``variants`` counts the original too; the default 1,001 = the original + 1,000
+  augmentations, as the reference (``num_aug=1000`` on top of the original).
 - Determinism: every random draw comes from ``(seed, task name, stream)``; the metadata holds no times or
   absolute paths of the output, so the same inputs and seed give byte-identical files.
 """
@@ -48,12 +53,14 @@ from trm.data.format import (
     atomic_file,
     atomic_save_npy,
     atomic_write_text,
+    file_records,
     open_split,
 )
 
 SOLUTIONS_FILE = "arc_solutions.json"
 OVERLAP_POLICIES = ("auto", "refuse", "drop", "allow")
 AUTO_DROP_FRACTION = 0.05
+DEFAULT_VARIANTS = 1 + 1000  # the original + 1,000 augmentations, as the reference
 SETS = {
     "arc1": (["arc1/training"], ["arc1/evaluation"]),
     "arc2": (["arc2/training"], ["arc2/evaluation"]),
@@ -207,6 +214,15 @@ def render(
     return x, y
 
 
+def translation_offsets(rng: np.random.Generator, num_variants: int, num_pairs: int) -> np.ndarray:
+    """Offsets [V, P, 2] in [0, 1) for :func:`render`: random, except one pair per variant (drawn at random)
+    at 0, the top-left corner where test inputs always sit (the reference builder's ``no_aug_id``)."""
+    offsets = rng.random((num_variants, num_pairs, 2))
+    if num_pairs:
+        offsets[np.arange(num_variants), rng.integers(0, num_pairs, size=num_variants)] = 0.0
+    return offsets
+
+
 def _append_rows(f: IO[bytes], rows: np.ndarray) -> int:
     """Append uint8 token rows to an open ``.npy`` body after checking their range; returns the row count."""
     rows = np.ascontiguousarray(rows, dtype=np.uint8)
@@ -243,7 +259,9 @@ def _write_split(
             sl = slice(info.first, info.first + info.count)
             offsets = None
             if translate_seed is not None:
-                offsets = augment.task_rng(translate_seed, job.task.name, 1).random((info.count, len(ins), 2))
+                offsets = translation_offsets(
+                    augment.task_rng(translate_seed, job.task.name, 1), info.count, len(ins)
+                )
             x, y = render(ins, outs, table.transform[sl], table.colour_map[sl], offsets)
             written += _append_rows(files[0], x.reshape(-1, SEQ_LEN))
             _append_rows(files[1], y.reshape(-1, SEQ_LEN))
@@ -262,6 +280,7 @@ def _write_split(
     for name, arr in small.items():
         atomic_save_npy(out / f"{name}.npy", arr)
     metadata.num_examples, metadata.num_puzzles, metadata.num_groups = num_examples, len(ids), len(counts)
+    metadata.files = file_records(out)
     atomic_write_text(out / METADATA_FILE, metadata.to_json())
     try:  # structure: shapes, index coverage (the token range was checked chunk by chunk while writing)
         split = open_split(out.parent, out.name, check=True)
@@ -277,7 +296,7 @@ def build_arc_dataset(
     *,
     train_sources: Sequence[str],
     eval_sources: Sequence[str],
-    variants: int = 1000,
+    variants: int = DEFAULT_VARIANTS,
     seed: int = 0,
     translate: bool = True,
     overlap: str = "auto",
@@ -362,4 +381,13 @@ def _progress(total: int, enabled: bool, desc: str) -> Callable[[], None]:
     return lambda: bar.update(1)
 
 
-__all__ = ["build_arc_dataset", "default_sources", "find_overlap", "OverlapError", "render", "SETS"]
+__all__ = [
+    "DEFAULT_VARIANTS",
+    "OverlapError",
+    "SETS",
+    "build_arc_dataset",
+    "default_sources",
+    "find_overlap",
+    "render",
+    "translation_offsets",
+]

@@ -1,15 +1,18 @@
 """ARC grids <-> 30x30 token canvases with an EOS border (SPEC section 1/4).
 
 Tokens: PAD 0, EOS 1, colour c -> c + 2 (vocabulary 12). A grid of h x w cells is drawn at offset
-(r, c) of a 30x30 canvas; EOS marks the row below it (columns c..c+w, the corner included) and the column
-right of it (rows r..r+h), where they fall inside the canvas. Everything else is PAD. The sequence is the
-canvas flattened row-major (900 tokens).
+(r, c) of a 30x30 canvas; EOS marks the row below it (columns c..c+w-1) and the column right of it
+(rows r..r+h-1), where they fall inside the canvas. Everything else is PAD, the corner cell (r+h, c+w)
+diagonally below-right of the grid included. The sequence is the canvas flattened row-major (900 tokens).
 
 Design choices:
 
 - Batched placement: a grid and its border form a (h+1) x (w+1) tile; V tiles go to V different offsets of a
   31x31 canvas (one spare row and column, cropped to 30x30 afterwards, so borders never need clipping) with
   ONE flat fancy-index assignment. This is what makes a 1,000-variant build fast.
+- The corner cell is PAD, as in the reference builder: a label PAD is the ignored label, so the loss and the
+  per-token metrics skip it, and :func:`crop` never looks at it (the border row and column fix the shape).
+  Scoring therefore agrees with the reference, which ignores the corner.
 - :func:`crop` reads a model's prediction back as a grid by the EOS border, from the top-left corner (test
   inputs are never translated): the width is the run of colour tokens on row 0, the height the run of rows
   whose first ``width`` tokens are all colours. A prediction without a colour at (0, 0) has no grid (None).
@@ -27,10 +30,12 @@ GRID_SHAPE = (SIDE, SIDE)
 
 
 def tiles(tokens: np.ndarray) -> np.ndarray:
-    """Tokenised grids [V, h, w] (colour + 2) -> [V, h+1, w+1] with the EOS row below and EOS column right."""
+    """Tokenised grids [V, h, w] (colour + 2) -> [V, h+1, w+1] with the EOS row below and EOS column right;
+    the corner cell [h, w] is PAD (see the module docstring)."""
     v, h, w = tokens.shape
     out = np.full((v, h + 1, w + 1), EOS, dtype=np.uint8)
     out[:, :h, :w] = tokens
+    out[:, h, w] = PAD
     return out
 
 
