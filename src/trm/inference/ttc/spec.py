@@ -1,0 +1,146 @@
+"""The test-time compute SPEC: ``noise:k=16,sigma=0.2,select=q``, ``augment:k=8+noise:k=4``, ``steps:n=32``.
+
+Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value``. Strategies:
+
+- ``steps:n=N[,exit=q]``: N supervision steps per trajectory (default: the model's N_sup); ``exit=q``
+  stops a trajectory at its first step with a positive halting signal (fewer calls).
+- ``noise:k=K[,sigma=S][,on=z|y|zy]``: K trajectories per copy of the puzzle; Gaussian noise of scale S
+  (default 0.1; the states are RMS-normalised, so S is relative to a unit RMS) is added to ``on``
+  (default ``z``) before every supervision step. Trajectory 0 has no noise.
+- ``augment:k=K``: K symmetric copies of the puzzle (copy 0 is the puzzle itself), each answer mapped back.
+
+Candidates per puzzle = augment k x noise k. Options that are not a strategy's own may follow any part:
+
+- ``select=q|vote|verify``: ``q`` takes the candidate with the highest halting logit; ``vote`` the most
+  frequent answer (ties: the higher mean q); ``verify`` prefers answers that pass the task's rule checker
+  (never the label), then ``q``. Default ``q``.
+- ``at=best|last``: which step of a trajectory is its candidate: ``best`` = the step where its halting
+  logit is highest (ties: the later step), ``last`` = the final step. Default: ``best`` for ``q`` and
+  ``verify``, ``last`` for ``vote``; a spec with one candidate and no ``select`` gives the last step (the
+  plain pass).
+- ``seed=S``: seed of the noise and of the drawn symmetries (default 0).
+
+A bad spec is a ``TTCSpecError`` that quotes the spec and the 1-based character where the problem is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+SELECTIONS = ("q", "vote", "verify")
+STRATEGY_KEYS = {"steps": ("n", "exit"), "noise": ("k", "sigma", "on"), "augment": ("k",)}
+GLOBAL_KEYS = ("select", "at", "seed")
+
+
+class TTCSpecError(ValueError):
+    """A test-time compute spec that cannot be read; the message names the character."""
+
+    def __init__(self, spec: str, position: int, problem: str) -> None:
+        self.spec, self.position, self.problem = spec, position, problem
+        super().__init__(f"--ttc {spec!r}, character {position + 1}: {problem}")
+
+
+@dataclass(frozen=True)
+class TTCSpec:
+    """A parsed spec; ``TTCSpec()`` is the plain pass (one trajectory, the model's N_sup steps)."""
+
+    steps: int | None = None  # supervision steps N (None: the model's N_sup)
+    early_exit: bool = False  # stop a trajectory at its first positive halting signal
+    noise_k: int = 1  # trajectories per copy (trajectory 0 noise-free)
+    sigma: float = 0.1
+    noise_on: str = "z"  # "z", "y" or "zy"
+    augment_k: int = 1  # symmetric copies (copy 0 = the puzzle)
+    select: str = "q"
+    at: str | None = None  # "best" | "last" | None: the selection's default (see answer_step)
+    seed: int = 0
+    select_given: bool = False  # whether the spec named a selection
+
+    @property
+    def candidates(self) -> int:
+        """Candidates per puzzle: augment k x noise k."""
+        return self.augment_k * self.noise_k
+
+    def answer_step(self, select: str | None = None) -> str:
+        """'best' or 'last': which step of each trajectory selection ``select`` (default: ours) reads."""
+        if self.at is not None:
+            return self.at
+        if self.candidates == 1 and not self.select_given:
+            return "last"
+        return "last" if (select or self.select) == "vote" else "best"
+
+    def with_selection(self, select: str) -> TTCSpec:
+        return replace(self, select=select, select_given=True)
+
+
+def _value(spec: str, pos: int, key: str, text: str, kind: type, low: float | None = None):
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise TTCSpecError(spec, pos, f"{key}={text!r} is not {what}") from None
+    if kind is float and not math.isfinite(value):
+        raise TTCSpecError(spec, pos, f"{key}={text!r} is not finite")
+    if low is not None and value < low:
+        raise TTCSpecError(spec, pos, f"{key} must be >= {low:g}, got {text}")
+    return value
+
+
+def _choice(spec: str, pos: int, key: str, text: str, options: tuple[str, ...]) -> str:
+    if text not in options:
+        raise TTCSpecError(spec, pos, f"{key}={text!r} is not one of {', '.join(options)}")
+    return text
+
+
+def parse_spec(spec: str) -> TTCSpec:
+    """Read a spec (see the module docstring) into a :class:`TTCSpec`."""
+    if not spec or not spec.strip():
+        raise TTCSpecError(spec, 0, "the spec is empty (try steps:n=16, noise:k=8 or augment:k=4)")
+    fields: dict[str, object] = {}
+    seen: set[str] = set()
+    pos = 0
+    for part in spec.split("+"):
+        name, _, options = part.partition(":")
+        stripped = name.strip()
+        if stripped not in STRATEGY_KEYS:
+            raise TTCSpecError(spec, pos, f"unknown strategy {stripped!r}; known: {', '.join(STRATEGY_KEYS)}")
+        if stripped in seen:
+            raise TTCSpecError(spec, pos, f"strategy {stripped!r} is given twice")
+        seen.add(stripped)
+        opt_pos = pos + len(name) + 1
+        for item in options.split(",") if options else []:
+            key, eq, text = (s.strip() for s in item.partition("="))
+            if not eq or not key or not text:
+                raise TTCSpecError(spec, opt_pos, f"{item!r} is not key=value")
+            _set(spec, opt_pos, stripped, key, text, fields)
+            opt_pos += len(item) + 1
+        pos += len(part) + 1
+    if "select" in fields:
+        fields["select_given"] = True
+    return TTCSpec(**fields)  # type: ignore[arg-type]
+
+
+def _set(spec: str, pos: int, strategy: str, key: str, text: str, fields: dict[str, object]) -> None:
+    if key not in STRATEGY_KEYS[strategy] and key not in GLOBAL_KEYS:
+        known = ", ".join(STRATEGY_KEYS[strategy] + GLOBAL_KEYS)
+        raise TTCSpecError(spec, pos, f"{strategy} has no option {key!r}; known: {known}")
+    if key in GLOBAL_KEYS and key in fields:
+        raise TTCSpecError(spec, pos, f"option {key!r} is given twice")
+    if key == "select":
+        fields["select"] = _choice(spec, pos, key, text, SELECTIONS)
+    elif key == "at":
+        fields["at"] = _choice(spec, pos, key, text, ("best", "last"))
+    elif key == "seed":
+        fields["seed"] = _value(spec, pos, key, text, int, 0)
+    elif strategy == "steps" and key == "n":
+        fields["steps"] = _value(spec, pos, key, text, int, 1)
+    elif key == "exit":
+        fields["early_exit"] = _choice(spec, pos, key, text, ("q", "none")) == "q"
+    elif strategy == "noise" and key == "k":
+        fields["noise_k"] = _value(spec, pos, key, text, int, 1)
+    elif key == "sigma":
+        fields["sigma"] = _value(spec, pos, key, text, float, 0)
+    elif key == "on":
+        fields["noise_on"] = _choice(spec, pos, key, text, ("z", "y", "zy"))
+    else:  # augment k
+        fields["augment_k"] = _value(spec, pos, key, text, int, 1)
