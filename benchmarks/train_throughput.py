@@ -35,7 +35,7 @@ from collections.abc import Callable
 import torch
 
 from trm.config import ModelConfig, RunConfig, load_recipe
-from trm.device import autocast, cpu_has_native_bf16
+from trm.device import autocast, cpu_has_native_bf16, pick_device
 from trm.models import build_model, flops_per_step
 from trm.training.ema import EMA
 from trm.training.losses import deep_supervision_loss
@@ -64,11 +64,14 @@ def random_batch(model: ModelConfig, batch: int, gen: torch.Generator) -> dict[s
     }
 
 
-def trm_step(config: RunConfig, batch: int, dtype: torch.dtype, compile: bool = False) -> Callable[[], None]:
-    """A closure running one training supervision step of our trainer on CPU (see the module docstring)."""
+def trm_step(
+    config: RunConfig, batch: int, dtype: torch.dtype, compile: bool = False, device: str = "cpu"
+) -> Callable[[], None]:
+    """A closure running one training supervision step of our trainer (see the module docstring)."""
     torch.manual_seed(0)
     tc = config.train
-    model = build_model(config).train()
+    device = torch.device(device)
+    model = build_model(config).to(device).train()
     fwd = model
     if compile:
         from trm.training.loop import _compiled  # the trainer's own compile (sparse embedding left eager)
@@ -78,8 +81,8 @@ def trm_step(config: RunConfig, batch: int, dtype: torch.dtype, compile: bool = 
     ema = EMA(model, tc.ema_rate) if tc.ema else None
     gen = torch.Generator().manual_seed(0)
     batches = [random_batch(model.config, batch, gen) for _ in range(4)]
+    batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
     state = {"carry": model.initial_carry(batches[0]), "i": 0}
-    device = torch.device("cpu")
 
     def step() -> None:
         data = batches[state["i"] % len(batches)]
@@ -104,35 +107,48 @@ def trm_step(config: RunConfig, batch: int, dtype: torch.dtype, compile: bool = 
     return step
 
 
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def time_steps(step: Callable[[], None], steps: int, warmup: int) -> list[float]:
-    """Wall-clock seconds of each of ``steps`` steps after ``warmup`` untimed ones."""
+    """Wall-clock seconds of each of ``steps`` steps after ``warmup`` untimed ones (GPU synchronised)."""
     for _ in range(warmup):
         step()
+    _sync()
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         step()
+        _sync()
         times.append(time.perf_counter() - start)
     return times
 
 
-def matmul_peak(rows: int, dtype: torch.dtype, repeats: int = 3) -> float:
+def matmul_peak(rows: int, dtype: torch.dtype, repeats: int = 3, device: str = "cpu") -> float:
     """Best GFLOP/s of a [rows, 512] x [512, 3072] product in ``dtype`` (after one warm-up)."""
     gen = torch.Generator().manual_seed(0)
-    a = torch.randn(rows, 512, generator=gen).to(dtype)
-    b = torch.randn(512, 3072, generator=gen).to(dtype)
+    a = torch.randn(rows, 512, generator=gen).to(device=device, dtype=dtype)
+    b = torch.randn(512, 3072, generator=gen).to(device=device, dtype=dtype)
     a @ b
+    if device != "cpu":  # many repeats: one GPU product takes microseconds
+        repeats = max(repeats, 20)
     best = min(_timed(lambda: a @ b) for _ in range(repeats))
     return 2 * rows * 512 * 3072 / best / 1e9
 
 
 def _timed(fn: Callable[[], object]) -> float:
+    _sync()
     start = time.perf_counter()
     fn()
+    _sync()
     return time.perf_counter() - start
 
 
-def machine() -> str:
+def machine(device: str = "cpu") -> str:
+    if device.startswith("cuda"):
+        return f"{torch.cuda.get_device_name()}; torch {torch.__version__}"
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -154,6 +170,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dtypes", default="float32,bfloat16", help="float32,bfloat16")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (as train.compile)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
     return p.parse_args(argv)
 
 
@@ -166,10 +183,11 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown dtype(s) {unknown}; choose from {sorted(DTYPES)}")
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    device = str(pick_device(args.device))
 
     peak_rows = args.batch * 97
-    peaks = {name: matmul_peak(peak_rows, DTYPES[name]) for name in DTYPES}
-    print(f"machine: {machine()}")
+    peaks = {name: matmul_peak(peak_rows, DTYPES[name], device=device) for name in DTYPES}
+    print(f"machine: {machine(device)}")
     print(
         f"matmul peak ([{peak_rows}, 512] x [512, 3072]): fp32 {peaks['float32']:.1f} GFLOP/s, "
         f"bf16 {peaks['bfloat16']:.1f} GFLOP/s"
@@ -182,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         config = run_config(recipe)
         flops = flops_per_step(config, args.batch)
         for name in dtypes:
-            step = trm_step(config, args.batch, DTYPES[name], compile=args.compile)
+            step = trm_step(config, args.batch, DTYPES[name], compile=args.compile, device=device)
             seconds = statistics.median(time_steps(step, args.steps, args.warmup))
             gflops = flops / seconds / 1e9
             print(

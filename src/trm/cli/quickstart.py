@@ -101,12 +101,20 @@ def quickstart(
     per_step = "  ".join(f"{k}:{m[f'exact_accuracy_step_{k}']:.3f}" for k in steps)
     console.print(f"      exact accuracy {m.get('exact_accuracy', float('nan')):.4f}   per step {per_step}")
 
-    console.print("[bold]4/4 solve[/] one held-out puzzle:")
     test = open_split(data, "test")
     solver = Solver.load(result.checkpoint)
-    question = solver.task.decode(np.asarray(test.inputs[0]), test.metadata.grid_shape)
-    solution = solver.solve(question)
+    shape = test.metadata.grid_shape
+    questions = [
+        solver.task.decode(np.asarray(test.inputs[i]), shape) for i in range(min(16, len(test.inputs)))
+    ]
+    solutions = solver.solve_many(questions)
+    shown = next((i for i, s in enumerate(solutions) if s.valid), 0)  # show a success when there is one
+    solution = solutions[shown]
+    console.print(f"[bold]4/4 solve[/] a held-out puzzle step by step (test puzzle #{shown}):")
     console.print(trace_text(solution))
+    n_test = test.num_examples
+    wrong = round((1.0 - float(m.get("exact_accuracy", 0.0))) * n_test)
+    console.print(f"      the model got {wrong} of the {n_test} held-out puzzles wrong in step 3")
     pics = out / "pictures"
     pics.mkdir(parents=True, exist_ok=True)
     refinement_png(solution, pics / "refinement.png")
