@@ -391,7 +391,7 @@ class Trainer:
                     window += self._train_step(next(self.loader))
                     at_boundary = True
                     window_steps += 1
-                    bar.update(min(self._seconds(), budget) - bar.n if budget else 1)
+                    bar.update(int(min(self._seconds(), budget)) - bar.n if budget else 1)  # whole seconds
                     log_now = self.step % tc.log_every == 0
                     if log_now:
                         now = time.perf_counter()
