@@ -10,12 +10,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import random_batch
 from trm.config import ModelConfig, TrainConfig
 from trm.models import TRM
 from trm.training.losses import deep_supervision_loss
 from trm.training.optim import build_optimizers
-
-from .conftest import random_batch
 
 pytestmark = [
     pytest.mark.gpu,
