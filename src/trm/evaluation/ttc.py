@@ -1,0 +1,133 @@
+"""Evaluate a model with a test-time compute spec: accuracy of every selection and what it costs.
+
+Design choices:
+
+- **One run, every selection.** The candidates are the expensive part; selecting is cheap. So one run of
+  a spec scores ``q``, ``vote`` (model-only) and ``verify`` (the task's rule checker, reported apart) on
+  the same candidates: ``exact_accuracy_q``, ``exact_accuracy_vote``, ``exact_accuracy_verify``.
+  ``exact_accuracy`` and the task metrics are those of the spec's own selection.
+- **References from the same run**: ``exact_accuracy_candidate0`` is candidate 0 at its last step (the
+  plain pass with the spec's step count); ``exact_accuracy_any`` counts a puzzle when any candidate, at
+  its best or last step, is right (an upper bound for any selection, pass@K).
+- **Cost**: ``calls_per_puzzle`` is the mean number of network calls spent per puzzle (counted from the
+  steps each trajectory took); ``calls_ratio`` divides it by the plain pass's calls (the model's N_sup
+  steps x T(n+1)). ``puzzles_per_second`` is wall-clock over the whole run.
+- Batches come from :func:`trm.data.loader.eval_batches` (``batch_size`` puzzles, padding dropped);
+  the engine cuts each batch's P x K rows into chunks of ``max_rows``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from trm.data.format import Split
+from trm.data.loader import eval_batches
+from trm.data.tasks import get_task
+from trm.device import pick_device, pick_dtype
+from trm.evaluation.evaluate import EvalResult, _num_eval_examples
+from trm.evaluation.metrics import IGNORE_INDEX, task_metric_means
+from trm.inference.ttc import SELECTIONS, TTCRunner, TTCSpec, rule_verdicts
+
+
+def _exact(preds: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """preds [..., L], labels [..., L] -> [...] bool: every scored cell right."""
+    return ((preds == labels) | (labels == IGNORE_INDEX)).all(axis=-1)
+
+
+def _token(preds: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    scored = labels != IGNORE_INDEX
+    n = scored.sum(-1)
+    return np.where(n > 0, ((preds == labels) & scored).sum(-1) / np.maximum(n, 1), 1.0)
+
+
+def evaluate_ttc(
+    model: nn.Module,
+    split: Split,
+    spec: TTCSpec,
+    *,
+    batch_size: int = 64,
+    max_rows: int = 1024,
+    device: torch.device | str = "auto",
+    dtype: torch.dtype | str = "auto",
+    limit: int | None = None,
+    progress: bool = False,
+) -> EvalResult:
+    """Score ``spec`` on ``split`` (the first ``limit`` puzzles if given); see the module docstring."""
+    device = pick_device(device) if isinstance(device, str) else device
+    dtype = pick_dtype(device, dtype) if isinstance(dtype, str) else dtype
+    meta = split.metadata
+    task = get_task(meta.task, meta)
+    e = _num_eval_examples(split, limit)
+    if e == 0:
+        raise ValueError(f"{split.path}: no examples to evaluate")
+    ttc = TTCRunner(
+        model,
+        spec,
+        task=meta.task,
+        grid_shape=meta.grid_shape,
+        vocab_size=meta.vocab_size,
+        device=device,
+        dtype=dtype,
+        max_rows=max_rows,
+    )
+    right = {s: np.zeros(e, dtype=bool) for s in (*SELECTIONS, "candidate0", "any")}
+    token = np.zeros(e)
+    chosen_all = np.zeros((e, meta.seq_len), dtype=np.int64)
+    inputs_all = np.zeros((e, meta.seq_len), dtype=np.int64)
+    calls = np.zeros(e, dtype=np.int64)
+    was_training = model.training
+    model.eval()
+    bar = tqdm(total=e, desc=f"ttc x{spec.candidates}", unit="puzzle", disable=not progress, leave=False)
+    start = time.perf_counter()
+    try:
+        for batch in eval_batches(split, batch_size, limit):
+            real = batch["mask"].numpy()
+            idx = batch["index"].numpy()[real]
+            inputs = batch["inputs"].numpy()[real]
+            labels = batch["labels"].numpy()[real]
+            cands = ttc.run(inputs, batch["puzzle_identifiers"].numpy()[real])
+            passes = {}
+            verify_at = spec.answer_step("verify")
+            passes[verify_at] = rule_verdicts(task, inputs, cands.answers(verify_at)[0], meta.grid_shape)
+            for how in SELECTIONS:
+                at = spec.answer_step(how)
+                pick = cands.choose(how, passes)
+                pred = cands.chosen(pick, at)
+                right[how][idx] = _exact(pred, labels)
+                if how == spec.select:
+                    chosen_all[idx], token[idx] = pred, _token(pred, labels)
+            right["candidate0"][idx] = _exact(cands.last[:, 0], labels)
+            any_best = _exact(cands.best, labels[:, None]).any(1)
+            right["any"][idx] = any_best | _exact(cands.last, labels[:, None]).any(1)
+            inputs_all[idx], calls[idx] = inputs, cands.calls
+            bar.update(len(idx))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    finally:
+        bar.close()
+        model.train(was_training)
+    seconds = time.perf_counter() - start
+    trained_steps = int(getattr(model, "halt_max_steps", None) or model.config.halt_max_steps)
+    plain_calls = trained_steps * ttc.calls_per_step
+    metrics: dict[str, float] = {
+        "num_examples": float(e),
+        "halt_max_steps": float(ttc.steps),
+        "candidates": float(spec.candidates),
+        "exact_accuracy": float(right[spec.select].mean()),
+        "token_accuracy": float(token.mean()),
+    }
+    for name in (*SELECTIONS, "candidate0", "any"):
+        metrics[f"exact_accuracy_{name}"] = float(right[name].mean())
+    metrics["calls_per_puzzle"] = float(calls.mean())
+    metrics["calls_ratio"] = float(calls.mean() / plain_calls)
+    labels_all = np.asarray(split.labels[:e])
+    for name, value in task_metric_means(task.metrics(inputs_all, chosen_all, labels_all), e).items():
+        metrics[name] = value
+    metrics["seconds"] = seconds
+    metrics["puzzles_per_second"] = e / max(seconds, 1e-9)
+    return EvalResult(metrics=metrics, task=meta.task, split=str(split.path))

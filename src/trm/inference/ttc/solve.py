@@ -1,0 +1,98 @@
+"""``Solver.solve(puzzle, ttc=...)``: one puzzle with test-time compute; the chosen answer, every candidate.
+
+The result is a :class:`TTCSolution`, a :class:`trm.inference.trace.Solution` whose answer, validity and
+step trace are those of the chosen candidate (its trajectory, mapped back to the puzzle's frame, up to the
+steps it took), plus every candidate, the index chosen and the network calls spent. ``verify`` runs the
+task's rule checker on the candidates (never a label: a puzzle to solve has none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from trm.inference.trace import Puzzle, Solution, build_solution
+from trm.inference.ttc.engine import TTCRunner, rule_verdicts
+from trm.inference.ttc.spec import TTCSpec, parse_spec
+
+
+@dataclass
+class Candidate:
+    """One trajectory's answer, in the puzzle's own frame."""
+
+    index: int  # c = copy * noise_k + trajectory
+    copy: int  # augmented copy (0 = the puzzle itself)
+    trajectory: int  # noise trajectory (0 = no noise)
+    answer: np.ndarray  # decoded grid at ``step``
+    q_halt: float  # halting signal at ``step``
+    step: int  # 1-based supervision step the answer is read at
+    valid: bool  # the task's rules accept it
+
+
+@dataclass
+class TTCSolution(Solution):
+    candidates: list[Candidate] = field(default_factory=list)
+    chosen: int = 0  # index into candidates
+    calls: int = 0  # network calls spent on the puzzle
+    spec: TTCSpec | None = None
+
+
+def solve_with_ttc(
+    solver, puzzle: Puzzle, ttc: str | TTCSpec, *, steps: int | None = None, puzzle_identifier: int = 0
+) -> TTCSolution:
+    """Solve one puzzle with ``solver`` (a :class:`trm.inference.solver.Solver`) under spec ``ttc``;
+    ``steps`` sets the spec's step count when the spec does not."""
+    spec = parse_spec(ttc) if isinstance(ttc, str) else ttc
+    if steps is not None and spec.steps is None:
+        spec = replace(spec, steps=steps)
+    meta, task = solver.metadata, solver.task
+    shape = tuple(meta.grid_shape)
+    question = solver.parse(puzzle)
+    tokens = task.encode(question, shape)[None]  # [1, L]
+    engine = TTCRunner(
+        solver.model,
+        spec,
+        task=meta.task,
+        grid_shape=shape,
+        vocab_size=meta.vocab_size,
+        device=solver.device,
+        dtype=solver.dtype,
+    )
+    cands = engine.run(tokens, np.array([puzzle_identifier]), record_steps=True)
+    at = spec.answer_step()
+    answers, q = cands.answers(at)
+    passes = rule_verdicts(task, tokens, answers, shape)  # [1, K]
+    chosen = int(cands.choose(passes={at: passes})[0])
+    step_of = cands.best_step if at == "best" else cands.steps
+    noise_k = spec.noise_k
+    candidates = [
+        Candidate(
+            index=c,
+            copy=c // noise_k,
+            trajectory=c % noise_k,
+            answer=task.decode(answers[0, c], shape),
+            q_halt=float(q[0, c]),
+            step=int(step_of[0, c]),
+            valid=bool(passes[0, c]),
+        )
+        for c in range(spec.candidates)
+    ]
+    taken = int(cands.steps[0, chosen])
+    trace = build_solution(
+        task, meta, question, cands.every[:taken, 0, chosen], cands.every_q[:taken, 0, chosen]
+    )
+    pick = candidates[chosen]
+    return TTCSolution(
+        question=question,
+        answer=pick.answer,
+        valid=pick.valid,
+        trace=trace.trace,
+        halted_at=trace.halted_at,
+        task=trace.task,
+        symbols=trace.symbols,
+        candidates=candidates,
+        chosen=chosen,
+        calls=int(cands.calls[0]),
+        spec=spec,
+    )
