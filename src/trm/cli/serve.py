@@ -1,0 +1,73 @@
+"""``trm serve`` (a web page and JSON API over checkpoints) and ``trm mcp`` (the same models as MCP tools)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+Checkpoints = Annotated[
+    list[str],
+    typer.Option(
+        "--checkpoint", "-c", help="A checkpoint to serve (run dir, step dir, ...); repeat for several."
+    ),
+]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
+
+
+def serve(
+    checkpoint: Checkpoints,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind. Anything but localhost is reachable by others.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8000,
+    device: Device = "auto",
+    max_steps: Annotated[
+        int, typer.Option("--max-steps", min=1, help="Most steps one request may ask.")
+    ] = 64,
+    max_pending: Annotated[
+        int, typer.Option("--max-pending", min=1, help="Solves waiting or running at once (429 beyond).")
+    ] = 32,
+    max_batch: Annotated[
+        int, typer.Option("--max-batch", min=1, help="Requests solved together in one batch.")
+    ] = 32,
+    max_body_kb: Annotated[
+        int, typer.Option("--max-body-kb", min=1, help="Largest request body in KiB (413 beyond).")
+    ] = 1000,
+) -> None:
+    """Serve a page to watch models refine their answers step by step, and a JSON API (/api, /docs)."""
+    import uvicorn
+
+    from trm.serve.app import create_app
+    from trm.serve.registry import load_models
+    from trm.serve.request_io import Limits
+
+    if host not in LOCAL_HOSTS:
+        typer.secho(
+            f"warning: binding to {host}: anyone who can reach this address can use the server "
+            "(there is no authentication)",
+            fg="yellow",
+            err=True,
+        )
+    limits = Limits(
+        max_body_bytes=max_body_kb * 1024, max_steps=max_steps, max_pending=max_pending, max_batch=max_batch
+    )
+    models = load_models(checkpoint, device=device)
+    for m in models.values():
+        info = m.describe()
+        typer.echo(
+            f"model {info['name']}: {info['task']} {info['grid_shape']}, {info['parameters']:,} params"
+        )
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"page at http://{shown}:{port}/  (API docs at /docs)")
+    uvicorn.run(create_app(models, limits), host=host, port=port, log_level="info")
+
+
+def mcp(checkpoint: Checkpoints, device: Device = "auto") -> None:
+    """Run a Model Context Protocol server on stdio with the tools solve_puzzle and list_models."""
+    from trm.serve.mcp_server import build_server
+    from trm.serve.registry import load_models
+
+    build_server(load_models(checkpoint, device=device)).run("stdio")

@@ -1,0 +1,419 @@
+// trm serve: pick a model, enter a puzzle, watch every supervision step. Plain JS, no build, no CDN.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SUDOKU_SYMBOLS = ".123456789ABCDEFG"; // value v is written SUDOKU_SYMBOLS[v], as trm's text layout
+const MAZE = { WALL: 1, OPEN: 2, START: 3, GOAL: 4 };
+
+const state = {
+  models: [],
+  model: null, // the chosen entry of /api/models
+  grid: [], // the editor's question grid (task values)
+  mode: "grid", // what Solve sends: the editor's grid, or the textarea's text as pasted
+  result: null, // the last /api/solve answer
+  step: 1,
+  timer: null,
+  exampleIndex: 0,
+  colour: 1, // ARC paint colour
+};
+
+function sudokuBoxes(n) {
+  let rows = Math.floor(Math.sqrt(n));
+  while (n % rows) rows -= 1;
+  return [rows, n / rows];
+}
+
+// How each task draws and edits its cells. Unknown tasks (a user's own) get numbered cells.
+const TASKS = {
+  sudoku: {
+    hint: "Type digits; leave a cell empty (or type . or 0) for a blank.",
+    blank: 0,
+    input: true,
+    text: (v) => (v > 0 && v < SUDOKU_SYMBOLS.length ? SUDOKU_SYMBOLS[v] : ""),
+    read: (ch, n) => {
+      const v = SUDOKU_SYMBOLS.indexOf(ch.toUpperCase());
+      return v > 0 && v <= n ? v : 0;
+    },
+    classes: () => [],
+    boxes: (rows) => sudokuBoxes(rows),
+  },
+  maze: {
+    hint: "Click a cell to cycle: wall, open, start S, goal G.",
+    blank: MAZE.OPEN,
+    click: (v) => ({ 1: 2, 2: 3, 3: 4, 4: 1 })[v] || MAZE.WALL,
+    text: (v) => ({ 3: "S", 4: "G" })[v] || "",
+    classes: (v) => ["m" + v],
+  },
+  arc: {
+    hint: "Pick a colour, then click cells to paint them. Resize to any size up to 30x30.",
+    blank: 0,
+    palette: true,
+    resizable: true,
+    click: () => state.colour,
+    text: () => "",
+    classes: (v) => ["c" + v, "coloured"],
+  },
+  other: {
+    hint: "Type a number into each cell.",
+    blank: 0,
+    input: true,
+    text: (v) => String(v),
+    read: (ch) => (/^[0-9]$/.test(ch) ? Number(ch) : 0),
+    classes: () => [],
+  },
+};
+const taskOf = (model) => TASKS[model && model.task] || TASKS.other;
+
+// -- errors ----------------------------------------------------------------------------------------
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function api(path, options) {
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (e) {
+    throw new Error("could not reach the server: " + e.message);
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (e) {
+    body = null;
+  }
+  if (!response.ok) {
+    const words = body && body.error ? body.error : "the server answered " + response.status;
+    throw new Error(words);
+  }
+  return body;
+}
+
+// -- drawing grids ---------------------------------------------------------------------------------
+function sizeGrid(el, rows, cols) {
+  const cell = Math.max(10, Math.min(38, Math.floor(380 / Math.max(rows, cols, 1))));
+  el.style.setProperty("--cols", cols);
+  el.style.setProperty("--cell", cell + "px");
+}
+
+function makeCell(task, value, r, c, rows, cols) {
+  const cell = document.createElement("div");
+  cell.className = "cell";
+  cell.dataset.row = r;
+  cell.dataset.col = c;
+  cell.classList.add(...task.classes(value));
+  if (task.boxes) {
+    const [br, bc] = task.boxes(rows);
+    if ((c + 1) % bc === 0 && c + 1 < cols) cell.classList.add("box-right");
+    if ((r + 1) % br === 0 && r + 1 < rows) cell.classList.add("box-bottom");
+  }
+  return cell;
+}
+
+// The answer at the current step: clues distinct, changed cells highlighted.
+function drawAnswer() {
+  const el = $("answer");
+  el.replaceChildren();
+  const res = state.result;
+  if (!res) return;
+  const step = res.steps[state.step - 1];
+  const task = taskOf(state.model);
+  const grid = step.grid;
+  if (!grid.length) {
+    el.textContent = "(no grid at this step: the model drew no border around an answer)";
+    return;
+  }
+  const rows = grid.length;
+  const cols = grid[0].length;
+  const q = res.question;
+  const sameShape = q.length === rows && q[0] && q[0].length === cols;
+  sizeGrid(el, rows, cols);
+  grid.forEach((row, r) =>
+    row.forEach((v, c) => {
+      const cell = makeCell(task, v, r, c, rows, cols);
+      cell.textContent = task.text(v);
+      if (res.task === "sudoku" && sameShape && q[r][c] !== 0) cell.classList.add("clue");
+      if (step.changed[r] && step.changed[r][c]) cell.classList.add("changed");
+      el.appendChild(cell);
+    }),
+  );
+}
+
+// The editor: the question the user types, pastes or loads.
+function drawEditor() {
+  const el = $("editor");
+  el.replaceChildren();
+  const task = taskOf(state.model);
+  const rows = state.grid.length;
+  const cols = rows ? state.grid[0].length : 0;
+  sizeGrid(el, rows, cols);
+  if (task.resizable) [$("rows").value, $("cols").value] = [rows, cols];
+  state.grid.forEach((row, r) =>
+    row.forEach((v, c) => {
+      const cell = makeCell(task, v, r, c, rows, cols);
+      if (task.input) {
+        const input = document.createElement("input");
+        input.value = task.text(v);
+        input.setAttribute("aria-label", `row ${r + 1} column ${c + 1}`);
+        input.addEventListener("input", () => {
+          const ch = input.value.slice(-1);
+          state.grid[r][c] = task.read(ch, rows);
+          input.value = task.text(state.grid[r][c]);
+          cell.classList.toggle("clue", state.grid[r][c] !== 0);
+          state.mode = "grid";
+          if (state.grid[r][c] !== 0) focusCell(r, c + 1);
+        });
+        input.addEventListener("keydown", (e) => {
+          const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+          if (moves[e.key]) {
+            e.preventDefault();
+            focusCell(r + moves[e.key][0], c + moves[e.key][1]);
+          }
+        });
+        if (v !== 0) cell.classList.add("clue");
+        cell.appendChild(input);
+      } else {
+        cell.textContent = task.text(v);
+        cell.classList.add("clickable");
+        cell.addEventListener("click", () => {
+          state.grid[r][c] = task.click(v);
+          state.mode = "grid";
+          drawEditor();
+        });
+      }
+      el.appendChild(cell);
+    }),
+  );
+}
+
+function focusCell(r, c) {
+  const cols = state.grid[0].length;
+  if (c >= cols) [r, c] = [r + 1, 0];
+  const input = document.querySelector(`#editor .cell[data-row="${r}"][data-col="${c}"] input`);
+  if (input) input.focus();
+}
+
+function drawPalette() {
+  const el = $("palette");
+  el.replaceChildren();
+  for (let v = 0; v < 10; v += 1) {
+    const swatch = document.createElement("div");
+    swatch.className = `cell c${v}` + (v === state.colour ? " selected" : "");
+    swatch.style.setProperty("--cell", "24px");
+    swatch.title = "colour " + v;
+    swatch.addEventListener("click", () => {
+      state.colour = v;
+      drawPalette();
+    });
+    el.appendChild(swatch);
+  }
+}
+
+// -- the q_halt chart ------------------------------------------------------------------------------
+function drawChart() {
+  const svg = $("chart");
+  svg.replaceChildren();
+  const res = state.result;
+  if (!res) return;
+  const W = 360, H = 140, padX = 28, padY = 14;
+  const ns = "http://www.w3.org/2000/svg";
+  const add = (name, attrs, text) => {
+    const node = document.createElementNS(ns, name);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    svg.appendChild(node);
+    return node;
+  };
+  const qs = res.steps.map((s) => s.q_halt);
+  const top = Math.max(1, ...qs.filter((q) => q !== null).map(Math.abs));
+  const n = qs.length;
+  const x = (i) => padX + (n === 1 ? (W - 2 * padX) / 2 : (i * (W - 2 * padX)) / (n - 1));
+  const y = (q) => H / 2 - (q / top) * (H / 2 - padY);
+  add("line", { class: "zero", x1: padX, x2: W - padX, y1: y(0), y2: y(0) });
+  add("text", { x: 2, y: y(0) + 4 }, "0");
+  add("text", { x: 2, y: padY + 4 }, top.toFixed(1));
+  add("text", { x: 2, y: H - padY + 4 }, (-top).toFixed(1));
+  if (res.halt_step) {
+    const hx = x(res.halt_step - 1);
+    add("line", { class: "halt", x1: hx, x2: hx, y1: padY / 2, y2: H - padY / 2 });
+    add("text", { x: Math.min(hx + 4, W - 60), y: padY }, "halt");
+  }
+  const points = qs.map((q, i) => (q === null ? null : `${x(i)},${y(q)}`)).filter(Boolean);
+  if (points.length > 1) add("polyline", { class: "line", points: points.join(" ") });
+  qs.forEach((q, i) => {
+    if (q === null) return;
+    const dot = add("circle", {
+      class: "dot" + (i + 1 === state.step ? " current" : ""),
+      cx: x(i),
+      cy: y(q),
+      r: i + 1 === state.step ? 6 : 4,
+    });
+    dot.appendChild(document.createElementNS(ns, "title")).textContent = `step ${i + 1}: q_halt ${q.toFixed(3)}`;
+    dot.addEventListener("click", () => setStep(i + 1));
+  });
+}
+
+// -- steps, slider, play ---------------------------------------------------------------------------
+function setStep(k) {
+  const res = state.result;
+  if (!res) return;
+  state.step = Math.max(1, Math.min(res.steps.length, k));
+  $("step").value = state.step;
+  const step = res.steps[state.step - 1];
+  const q = step.q_halt === null ? "n/a" : step.q_halt.toFixed(3);
+  $("step-label").textContent = `step ${state.step} / ${res.steps.length} · q_halt ${q}`;
+  const verdict = $("verdict");
+  verdict.textContent = step.valid
+    ? `step ${state.step}: the answer is valid by the ${res.task} rules`
+    : `step ${state.step}: not a valid answer yet`;
+  verdict.className = step.valid ? "valid" : "invalid";
+  drawAnswer();
+  drawChart();
+}
+
+function stopPlaying() {
+  if (state.timer) clearInterval(state.timer);
+  state.timer = null;
+  $("play").textContent = "Play";
+}
+
+function togglePlay() {
+  if (state.timer) return stopPlaying();
+  if (!state.result) return;
+  if (state.step >= state.result.steps.length) setStep(1);
+  $("play").textContent = "Pause";
+  state.timer = setInterval(() => {
+    if (state.step >= state.result.steps.length) return stopPlaying();
+    setStep(state.step + 1);
+  }, 700);
+}
+
+function showResult(res) {
+  stopPlaying();
+  state.result = res;
+  const n = res.steps.length;
+  $("step").max = n;
+  $("step").disabled = false;
+  $("play").disabled = false;
+  $("halt").textContent = res.halt_step
+    ? `The halting head would stop at step ${res.halt_step} of ${n}. Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`
+    : `The halting head never fires (q_halt ≤ 0 at every step). Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`;
+  setStep(n);
+}
+
+function clearResult() {
+  stopPlaying();
+  state.result = null;
+  $("answer").replaceChildren();
+  $("chart").replaceChildren();
+  $("step").disabled = true;
+  $("play").disabled = true;
+  $("step-label").textContent = "no answer yet";
+  $("verdict").textContent = "";
+  $("halt").textContent = "";
+}
+
+// -- actions ---------------------------------------------------------------------------------------
+function blankGrid(rows, cols) {
+  const blank = taskOf(state.model).blank;
+  return Array.from({ length: rows }, () => Array(cols).fill(blank));
+}
+
+function chooseModel(name) {
+  state.model = state.models.find((m) => m.name === name) || state.models[0];
+  const m = state.model;
+  const task = taskOf(m);
+  $("model-info").textContent =
+    `${m.task}, grid ${m.grid_shape.join("x")}, ${m.parameters.toLocaleString("en")} parameters, N_sup ${m.n_sup} · ${m.source}`;
+  $("steps").placeholder = String(m.n_sup);
+  $("editor-hint").textContent = task.hint;
+  $("palette").hidden = !task.palette;
+  $("size-row").hidden = !task.resizable;
+  if (task.palette) drawPalette();
+  const [rows, cols] = task.resizable ? [10, 10] : m.grid_shape;
+  state.grid = blankGrid(rows, cols);
+  state.mode = "grid";
+  $("text").value = "";
+  $("source").textContent = "";
+  clearResult();
+  showError("");
+  drawEditor();
+}
+
+async function loadExample() {
+  showError("");
+  try {
+    const q = new URLSearchParams({ model: state.model.name, index: state.exampleIndex });
+    const ex = await api("/api/example?" + q);
+    state.exampleIndex += 1;
+    state.grid = ex.grid;
+    state.mode = "grid";
+    $("text").value = ex.puzzle;
+    $("source").textContent = "example: " + ex.source;
+    drawEditor();
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+async function solve() {
+  showError("");
+  const body = { model: state.model.name };
+  body.puzzle = state.mode === "text" ? $("text").value : state.grid;
+  if ($("steps").value !== "") body.steps = Number($("steps").value);
+  $("solve").disabled = true;
+  $("solve").textContent = "Solving…";
+  try {
+    const res = await api("/api/solve", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    state.grid = res.question;
+    state.mode = "grid";
+    drawEditor();
+    showResult(res);
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    $("solve").disabled = false;
+    $("solve").textContent = "Solve";
+  }
+}
+
+async function start() {
+  $("model").addEventListener("change", (e) => chooseModel(e.target.value));
+  $("example").addEventListener("click", loadExample);
+  $("clear").addEventListener("click", () => chooseModel(state.model.name));
+  $("solve").addEventListener("click", solve);
+  $("play").addEventListener("click", togglePlay);
+  $("step").addEventListener("input", (e) => {
+    stopPlaying();
+    setStep(Number(e.target.value));
+  });
+  $("text").addEventListener("input", () => {
+    state.mode = $("text").value.trim() ? "text" : "grid";
+    $("source").textContent = state.mode === "text" ? "Solve will read the text as pasted." : "";
+  });
+  $("resize").addEventListener("click", () => {
+    const rows = Math.max(1, Math.min(30, Number($("rows").value) || 1));
+    const cols = Math.max(1, Math.min(30, Number($("cols").value) || 1));
+    state.grid = blankGrid(rows, cols);
+    state.mode = "grid";
+    drawEditor();
+  });
+  try {
+    state.models = await api("/api/models");
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  const select = $("model");
+  for (const m of state.models) select.appendChild(new Option(`${m.name} (${m.task})`, m.name));
+  chooseModel(state.models[0].name);
+  document.body.dataset.ready = "1"; // for tests: the models are loaded
+}
+
+start();

@@ -1,0 +1,69 @@
+"""Tiny random-weight checkpoints of every task for the serve tests (API, MCP, page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trm.config import load_recipe
+from trm.data.format import DatasetMetadata, write_split
+from trm.data.sudoku import generate, to_tokens
+from trm.models import build_model
+from trm.training.checkpoint import save_checkpoint
+
+N_SUP = 3
+# task -> (vocab_size, grid_shape)
+SHAPES = {"sudoku": (8, (6, 6)), "sudoku4": (6, (4, 4)), "maze": (6, (7, 7)), "arc": (12, (30, 30))}
+
+
+def _write_sudoku_data(data: Path, n: int) -> DatasetMetadata:
+    puzzles = generate(n, count=4, seed=3)
+    inputs = np.stack([to_tokens(p.puzzle) for p in puzzles])
+    labels = np.stack([to_tokens(p.solution) for p in puzzles])
+    meta = DatasetMetadata(
+        task="sudoku", vocab_size=n + 2, seq_len=n * n, grid_shape=(n, n), num_puzzle_identifiers=1
+    )
+    for split in ("train", "test"):
+        write_split(
+            data,
+            split,
+            inputs=inputs,
+            labels=labels,
+            puzzle_identifiers=np.zeros(len(puzzles), np.int32),
+            puzzle_indices=np.arange(len(puzzles) + 1),
+            group_indices=np.arange(len(puzzles) + 1),
+            metadata=meta,
+        )
+    return meta
+
+
+def tiny_checkpoint(root: Path, kind: str, seed: int = 0) -> Path:
+    """A run dir ``root/kind`` holding one checkpoint of a tiny random TRM for task ``kind``.
+
+    Sudoku runs also keep their dataset on disk (so examples come from it); the others have none.
+    """
+    vocab, shape = SHAPES[kind]
+    task = "sudoku" if kind.startswith("sudoku") else kind
+    run = root / kind
+    data = run / "data"
+    if task == "sudoku":
+        meta = _write_sudoku_data(data, shape[0])
+    else:
+        meta = DatasetMetadata(
+            task=task,
+            vocab_size=vocab,
+            seq_len=shape[0] * shape[1],
+            grid_shape=shape,
+            num_puzzle_identifiers=1,
+        )
+    config = load_recipe("quickstart", overrides=[
+        f"out_dir={run}", f"data.path={data}", f"task={task}", "model.hidden_size=16", "model.num_heads=2",
+        f"model.halt_max_steps={N_SUP}", "model.width_multiple=16", "model.H_cycles=1", "model.L_cycles=1",
+        "model.puzzle_emb_len=2", *(["model.mixer=attention"] if task == "arc" else []),
+    ])  # fmt: skip  (ARC: an MLP-T over 900 positions would be 13M parameters even at this width)
+    torch.manual_seed(seed)
+    model = build_model(config, meta)
+    save_checkpoint(run, step=1, epoch=0.0, model=model, config=config, metadata=meta)
+    return run

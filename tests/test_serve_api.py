@@ -1,0 +1,240 @@
+"""The JSON API of ``trm serve`` on tiny random models of every task: answers, errors, limits, batching."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from serve_helpers import N_SUP, tiny_checkpoint
+from trm.data.maze.generate import generate_maze
+from trm.data.maze.grid import OPEN, START, render_maze
+from trm.data.sudoku import format_grid, generate
+from trm.models.cost import count_parameters
+from trm.serve.app import create_app
+from trm.serve.registry import load_models, model_name
+from trm.serve.request_io import Limits
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    return load_models([str(tiny_checkpoint(root, k)) for k in ("sudoku", "sudoku4", "maze", "arc")], "cpu")
+
+
+@pytest.fixture(scope="module")
+def client(models):
+    with TestClient(create_app(models)) as c:
+        yield c
+
+
+def sudoku_text(n: int = 6, seed: int = 0) -> str:
+    return format_grid(generate(n, count=1, seed=seed)[0].puzzle)
+
+
+def maze_grid(side: int = 7, seed: int = 0) -> list[list[int]]:
+    return generate_maze(np.random.default_rng(seed), side).tolist()
+
+
+def maze_text(side: int = 7, seed: int = 0) -> str:
+    return render_maze(np.asarray(maze_grid(side, seed)))
+
+
+def with_cell(grid: list[list[int]], r: int, c: int, v: int) -> list[list[int]]:
+    out = [list(row) for row in grid]
+    out[r][c] = v
+    return out
+
+
+def check_solution(body: dict, served, puzzle) -> None:
+    """The answer is the last step's, changed marks exactly the cells that differ, halting is the first q>0,
+    and it equals what the Solver returns for the same puzzle."""
+    steps = body["steps"]
+    prev = np.asarray(body["question"])
+    for k, s in enumerate(steps):
+        grid = np.asarray(s["grid"])
+        changed = np.asarray(s["changed"], dtype=bool)
+        expect = grid != prev if grid.shape == prev.shape else np.ones(grid.shape, bool)
+        assert s["index"] == k + 1 and np.array_equal(changed, expect)
+        assert s["valid"] == served.solver.task.is_valid_answer(np.asarray(body["question"]), grid)
+        prev = grid
+    assert body["answer"] == steps[-1]["grid"] and body["valid"] == steps[-1]["valid"]
+    fired = [s["index"] for s in steps if s["q_halt"] is not None and s["q_halt"] > 0]
+    assert body["halt_step"] == (fired[0] if fired else None)
+    direct = served.solver.solve(served.solver.task.parse(puzzle), steps=len(steps))
+    assert np.array_equal(np.asarray(body["answer"]), direct.answer)
+    assert [s["q_halt"] for s in steps] == pytest.approx([s.q_halt for s in direct.trace], abs=1e-4)
+
+
+def test_models_and_health(client, models):
+    listed = client.get("/api/models").json()
+    assert [m["name"] for m in listed] == ["sudoku", "sudoku4", "maze", "arc"]
+    for m in listed:
+        served = models[m["name"]]
+        assert set(m) == {"name", "task", "grid_shape", "parameters", "n_sup", "source"}
+        assert m["parameters"] == count_parameters(served.solver.model) > 0
+        assert m["n_sup"] == N_SUP and m["source"] == served.source
+        assert tuple(m["grid_shape"]) == tuple(served.solver.metadata.grid_shape)
+    assert client.get("/api/health").json() == {"status": "ok", "models": list(models), "pending": 0}
+    assert "/api/solve" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_model_names():
+    assert model_name("runs/quickstart/checkpoints/step_00000100") == "quickstart"
+    assert model_name("runs/quickstart/") == "quickstart"
+    assert model_name("hf://someone/trm-sudoku") == "trm-sudoku"
+
+
+@pytest.mark.parametrize(
+    "name,puzzle",
+    [
+        ("sudoku", sudoku_text(6)),
+        ("sudoku4", sudoku_text(4)),
+        ("maze", maze_text()),
+        ("arc", "0120\n3456\n7890"),
+        ("arc", json.dumps({"train": [], "test": [{"input": [[1, 2], [3, 4]]}]})),
+    ],
+)
+def test_solve_each_task(client, models, name, puzzle):
+    r = client.post("/api/solve", json={"model": name, "puzzle": puzzle})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == name and body["task"] == models[name].solver.metadata.task
+    assert len(body["steps"]) == N_SUP
+    check_solution(body, models[name], puzzle)
+
+
+def test_grid_and_text_agree_and_steps(client, models):
+    text = sudoku_text(6, seed=4)
+    grid = generate(6, count=1, seed=4)[0].puzzle.tolist()
+    by_text = client.post("/api/solve", json={"model": "sudoku", "puzzle": text, "steps": 5}).json()
+    by_grid = client.post("/api/solve", json={"model": "sudoku", "puzzle": grid, "steps": 5}).json()
+    assert by_text == by_grid and len(by_text["steps"]) == 5 and by_text["question"] == grid
+
+
+def test_one_model_needs_no_name(models):
+    with TestClient(create_app({"maze": models["maze"]})) as c:
+        r = c.post("/api/solve", json={"puzzle": maze_text(seed=2)})
+        assert r.status_code == 200 and r.json()["model"] == "maze"
+
+
+def test_examples_solve(client, models):
+    for name in models:
+        ex = client.get("/api/example", params={"model": name, "index": 1}).json()
+        assert np.array_equal(np.asarray(ex["grid"]), models[name].solver.task.parse(ex["puzzle"]))
+        assert client.post("/api/solve", json={"model": name, "puzzle": ex["grid"]}).status_code == 200
+    assert "data/test" in client.get("/api/example", params={"model": "sudoku"}).json()["source"]
+
+
+def test_a_file_name_is_not_read(client, tmp_path):
+    f = tmp_path / "puzzle.txt"
+    f.write_text(sudoku_text(6) + "\n")
+    r = client.post("/api/solve", json={"model": "sudoku", "puzzle": str(f)})
+    assert r.status_code == 422 and "bad puzzle" in r.json()["error"]
+
+
+S = {"model": "sudoku"}
+MAZE = maze_grid()
+MAZE_OPEN = tuple(int(i) for i in np.argwhere(np.asarray(MAZE) == OPEN)[0])
+BAD = [
+    ({"model": "nope", "puzzle": "1"}, 404, "unknown model 'nope'"),
+    ({"puzzle": sudoku_text()}, 422, "several models are served"),
+    ({**S, "puzzle": "12x4"}, 422, "bad puzzle"),
+    ({**S, "puzzle": "   "}, 422, "empty"),
+    ({**S, "puzzle": sudoku_text(4)}, 422, "6x6"),
+    ({**S, "puzzle": [[1, 2], [3]]}, 422, "ragged"),
+    ({**S, "puzzle": []}, 422, "empty"),
+    ({**S, "puzzle": [[0] * 31] * 31}, 422, "larger than 30x30"),
+    ({**S, "puzzle": [[7] * 6] * 6}, 422, "not sudoku cells"),
+    ({**S, "puzzle": [[-1] * 6] * 6}, 422, "value -1 at row 1, column 1 is negative"),
+    ({**S, "puzzle": [[2**40] * 6] * 6}, 422, "out of range"),
+    ({**S, "puzzle": [[1, 1, 0, 0, 0, 0]] + [[0] * 6] * 5}, 422, "bad puzzle"),  # a repeated clue
+    ({**S, "puzzle": [[True] * 6] * 6}, 422, "bad request"),
+    ({**S, "puzzle": [[1.0] * 6] * 6}, 422, "bad request"),
+    ({**S, "puzzle": sudoku_text(), "steps": 0}, 422, "steps must be between 1 and 64"),
+    ({**S, "puzzle": sudoku_text(), "steps": 65}, 422, "steps must be between 1 and 64"),
+    ({**S, "puzzle": sudoku_text(), "steps": "3"}, 422, "steps"),
+    ({**S, "puzzle": sudoku_text(), "stpes": 3}, 422, "stpes"),
+    ({**S, "puzzle": sudoku_text(), "ttc": "no-such-method:k=2"}, 422, ""),
+    ({"model": "maze", "puzzle": with_cell(MAZE, *MAZE_OPEN, START)}, 422, "bad puzzle"),  # two starts
+    ({"model": "maze", "puzzle": with_cell(MAZE, *MAZE_OPEN, 9)}, 422, "values outside"),
+    ({"model": "maze", "puzzle": maze_grid(side=5)}, 422, "does not fit model 'maze'"),
+    ({"model": "arc", "puzzle": [[10]]}, 422, "arc cells"),
+    ({"model": "arc", "puzzle": "{not json"}, 422, "bad puzzle"),
+    ({"model": "arc", "puzzle": "12\n3"}, 422, "bad puzzle"),
+    ({}, 422, "puzzle"),
+]
+
+
+@pytest.mark.parametrize("body,status,words", BAD)
+def test_bad_requests_are_4xx_json_with_words(client, body, status, words):
+    r = client.post("/api/solve", json=body)
+    assert r.status_code == status, r.text
+    assert words in r.json()["error"]
+
+
+def test_malformed_http_is_4xx_json(client):
+    cases = [
+        client.post("/api/solve", content=b"{not json", headers={"content-type": "application/json"}),
+        client.post("/api/solve", content=b"[1, 2]", headers={"content-type": "application/json"}),
+        client.post("/api/solve", content=b"\xff\xfe", headers={"content-type": "application/json"}),
+        client.get("/api/solve"),
+        client.get("/no/such/page"),
+        client.get("/api/example", params={"model": "sudoku", "index": -1}),
+        client.get("/api/example", params={"model": "nope"}),
+    ]
+    assert [r.status_code for r in cases] == [422, 422, 422, 405, 404, 422, 404]
+    for r in cases:
+        assert isinstance(r.json()["error"], str) and r.json()["error"]
+
+
+def test_body_limit_413(models):
+    with TestClient(create_app(models, Limits(max_body_bytes=2000))) as c:
+        big = {"model": "sudoku", "puzzle": "." * 3000}
+        r = c.post("/api/solve", json=big)
+        assert r.status_code == 413 and "2000 bytes" in r.json()["error"]
+
+        def chunks():  # no content-length: the limit is counted while the body streams in
+            yield b'{"model": "sudoku", "puzzle": "'
+            for _ in range(10):
+                yield b"." * 500
+            yield b'"}'
+
+        r = c.post("/api/solve", content=chunks(), headers={"content-type": "application/json"})
+        assert r.status_code == 413
+        assert c.post("/api/solve", json={"model": "sudoku", "puzzle": sudoku_text()}).status_code == 200
+
+
+async def _post_all(app, bodies):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        return await asyncio.gather(*(c.post("/api/solve", json=b) for b in bodies))
+
+
+def test_concurrent_requests_are_batched(models):
+    app = create_app(models, Limits(batch_window_s=0.2))
+    texts = [sudoku_text(6, seed=s) for s in range(6)]
+    bodies = [{"model": "sudoku", "puzzle": t} for t in texts] + [{"model": "maze", "puzzle": maze_text()}]
+    bodies.append({"model": "sudoku", "puzzle": "bad"})  # a bad request fails alone
+    replies = asyncio.run(_post_all(app, bodies))
+    assert [r.status_code for r in replies] == [200] * 7 + [422]
+    for text, r in zip(texts, replies, strict=False):
+        check_solution(r.json(), models["sudoku"], text)
+    sizes = list(app.state.queue.batch_sizes)
+    assert sorted(sizes) == [1, 6]  # six Sudokus in one batch, the maze in its own
+    assert app.state.queue.pending == 0
+
+
+def test_too_many_pending_is_429(models):
+    app = create_app(models, Limits(max_pending=2, batch_window_s=0.3))
+    replies = asyncio.run(
+        _post_all(app, [{"model": "sudoku", "puzzle": sudoku_text(6, seed=s)} for s in range(5)])
+    )
+    codes = sorted(r.status_code for r in replies)
+    assert codes == [200, 200, 429, 429, 429]
+    assert all("limit 2" in r.json()["error"] for r in replies if r.status_code == 429)
