@@ -1,24 +1,39 @@
-"""Checkpoint input/output: our run-dir format (``run_dir``); later the reference formats and the hub.
+"""Checkpoint input/output: our run-dir format, the reference TRM/HRM format, and the hub.
 
-Everything that loads a model for evaluation or inference goes through this package.
+- ``run_dir``: our format (save, ``latest``, resume state, inference loading), checksummed.
+- ``integrity``: the sizes and SHA-256 that meta.json records and loading verifies.
+- ``reference``: the reference code's ``step_N`` + ``all_config.yaml`` layout -> our models.
+- ``hub``: ``hf://owner/repo[/subfolder][@revision]`` through huggingface_hub, cached.
+- ``resolve``: ``load_any(spec)``, what every command and ``trm.Solver.load`` use.
 """
 
+from trm.checkpoints.errors import CheckpointError
+from trm.checkpoints.reference import load_official
+from trm.checkpoints.resolve import convert, load_any
 from trm.checkpoints.run_dir import (
     latest_checkpoint,
+    latest_verified_checkpoint,
     load_for_inference,
     load_training_state,
     read_meta,
     resolve_step_dir,
     save_checkpoint,
+    verify_checkpoint,
     write_run_info,
 )
 
 __all__ = [
+    "CheckpointError",
+    "convert",
     "latest_checkpoint",
+    "latest_verified_checkpoint",
+    "load_any",
     "load_for_inference",
+    "load_official",
     "load_training_state",
     "read_meta",
     "resolve_step_dir",
     "save_checkpoint",
+    "verify_checkpoint",
     "write_run_info",
 ]

@@ -1,10 +1,11 @@
-"""Checkpoints on disk: atomic writes, the ``latest`` pointer, resume state and inference loading.
+"""Our checkpoint format on disk: atomic writes, the ``latest`` pointer, resume state, inference loading.
 
 Layout (agreed between helpers)::
 
     <out_dir>/config.yaml                 resolved RunConfig
     <out_dir>/checkpoints/step_00000123/  model.safetensors, ema.safetensors (if EMA), state.pt,
-                                          config.yaml, meta.json {"trm_version", "step", "epoch", "dataset"}
+                                          config.yaml, meta.json {"trm_version", "step", "epoch",
+                                          "dataset", "files": {name: {"size", "sha256"}}}
     <out_dir>/checkpoints/latest          name of the newest complete step dir
 
 Design choices:
@@ -15,7 +16,13 @@ Design choices:
 - Weights are safetensors (safe to load from anywhere). ``state.pt`` (optimizers, schedule step,
   loader state, RNG states, the carry) is a pickle read only on ``resume`` of one's own run,
   so it is loaded with ``weights_only=False``; ``load_for_inference`` never reads it.
-- ``latest_checkpoint`` falls back to the newest complete step dir when the pointer is missing.
+- ``latest_checkpoint`` falls back to the newest complete step dir when the pointer is missing;
+  ``latest_verified_checkpoint`` (what ``--resume`` uses) also skips step dirs whose files do not
+  match the checksums in their ``meta.json`` and says which it skipped and why.
+- Loading verifies the files it reads against ``meta.json`` (``verify=False`` skips it) and turns
+  an unreadable file into a :class:`CheckpointError` naming it, never a raw library traceback.
+- A failed save (an exception anywhere, e.g. a full disk) leaves the previous step dirs and
+  ``latest`` as they were, also when it was re-saving an existing step.
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from trm.config import RunConfig, load_config_file, save_config
+from trm.checkpoints.errors import CheckpointError
+from trm.checkpoints.integrity import file_records, verify_files
+from trm.config import ConfigError, RunConfig, load_config_file, save_config
 from trm.data.format import DatasetMetadata, atomic_write_text
 
 CHECKPOINTS = "checkpoints"
@@ -109,22 +118,31 @@ def save_checkpoint(
             "step": step,
             "epoch": epoch,
             "dataset": json.loads(metadata.to_json()),
+            "files": file_records(tmp, [f.name for f in files] + ["config.yaml"]),
         }
         atomic_write_text(tmp / "meta.json", json.dumps(meta, indent=2) + "\n")
         _fsync_dir(tmp)
-        old = None
-        if final.exists():
-            old = root / f".old-{name}-{os.getpid()}"
-            os.replace(final, old)
-        os.replace(tmp, final)
+        _replace_dir(tmp, final, root / f".old-{name}-{os.getpid()}")
         _fsync_dir(root)
-        if old is not None:
-            shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     atomic_write_text(root / LATEST, name + "\n")
     return final
+
+
+def _replace_dir(new: Path, final: Path, old: Path) -> None:
+    """Rename ``new`` to ``final``; an existing ``final`` is moved aside first and put back on failure."""
+    if not final.exists():
+        os.replace(new, final)
+        return
+    os.replace(final, old)
+    try:
+        os.replace(new, final)
+    except BaseException:
+        os.replace(old, final)
+        raise
+    shutil.rmtree(old)
 
 
 def write_run_info(out_dir: str | Path, **info: Any) -> None:
@@ -170,18 +188,55 @@ def resolve_step_dir(path: str | Path) -> Path:
 
 
 def read_meta(step_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(step_dir) / "meta.json").read_text())
+    """``meta.json`` of a step dir; unreadable JSON is a :class:`CheckpointError` with line and column."""
+    path = Path(step_dir) / "meta.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError("missing: not a complete checkpoint", file=str(path)) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        line, col = getattr(e, "lineno", None), getattr(e, "colno", None)
+        problem = f"not valid JSON ({getattr(e, 'msg', e)})"
+        raise CheckpointError(problem, file=str(path), line=line, column=col) from None
+    if not isinstance(meta, dict):
+        raise CheckpointError("not a JSON object", file=str(path))
+    return meta
+
+
+def verify_checkpoint(step_dir: str | Path, names: list[str] | None = None) -> None:
+    """Check the files of a step dir (or only ``names``) against the sizes and SHA-256 in its meta.json."""
+    records = read_meta(step_dir).get("files")
+    if records:
+        verify_files(step_dir, records, names)
+
+
+def weights_file(step_dir: str | Path, *, use_ema: bool = True) -> Path:
+    """``ema.safetensors`` when present and asked for, else ``model.safetensors``."""
+    step_dir = Path(step_dir)
+    f = step_dir / "ema.safetensors"
+    return f if use_ema and f.is_file() else step_dir / "model.safetensors"
+
+
+def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Tensor]:
+    """A safetensors file; a truncated or corrupt one is a :class:`CheckpointError` naming it."""
+    from safetensors import SafetensorError
+
+    try:
+        return load_file(str(path), device=str(device))
+    except FileNotFoundError:
+        raise CheckpointError("missing", file=str(path)) from None
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"not a readable safetensors file ({e})", file=str(path)) from None
 
 
 def load_weights(
-    step_dir: str | Path, *, use_ema: bool = True, device: str | torch.device = "cpu"
+    step_dir: str | Path, *, use_ema: bool = True, device: str | torch.device = "cpu", verify: bool = True
 ) -> dict[str, Tensor]:
-    """The EMA weights when present and asked for, else the raw weights."""
-    step_dir = Path(step_dir)
-    f = step_dir / "ema.safetensors"
-    if not (use_ema and f.is_file()):
-        f = step_dir / "model.safetensors"
-    return load_file(str(f), device=str(device))
+    """The EMA weights when present and asked for, else the raw weights (checked against meta.json)."""
+    f = weights_file(step_dir, use_ema=use_ema)
+    if verify:
+        verify_checkpoint(step_dir, [f.name])
+    return read_safetensors(f, device=device)
 
 
 def load_training_state(step_dir: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -192,19 +247,75 @@ def load_training_state(step_dir: str | Path, map_location: str | torch.device =
     return torch.load(f, map_location=map_location, weights_only=False)
 
 
+def latest_verified_checkpoint(path: str | Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest step dir whose files all match their checksums, and the (step dir, reason) skipped.
+
+    Newest first: the ``latest`` pointer's target, then the other complete step dirs by step.
+    """
+    path = Path(path)
+    root = path if path.name == CHECKPOINTS else path / CHECKPOINTS
+    if not root.is_dir():
+        return None, []
+    candidates = sorted(
+        (p for p in root.iterdir() if STEP_DIR.match(p.name) and _is_complete(p)),
+        key=lambda p: int(STEP_DIR.match(p.name).group(1)),
+        reverse=True,
+    )
+    pointed = latest_checkpoint(root)
+    if pointed in candidates:
+        candidates.remove(pointed)
+        candidates.insert(0, pointed)
+    skipped: list[tuple[Path, str]] = []
+    for step_dir in candidates:
+        try:
+            verify_checkpoint(step_dir)
+            _read_config(step_dir)
+        except (CheckpointError, ConfigError, OSError) as e:
+            skipped.append((step_dir, str(e)))
+            continue
+        return step_dir, skipped
+    return None, skipped
+
+
+def _read_config(step_dir: Path) -> RunConfig:
+    import yaml
+
+    try:
+        return load_config_file(step_dir / "config.yaml")
+    except yaml.YAMLError as e:
+        raise CheckpointError(f"not valid YAML ({e})", file=str(step_dir / "config.yaml")) from None
+    except FileNotFoundError:
+        where = str(step_dir / "config.yaml")
+        raise CheckpointError("missing: not a complete checkpoint", file=where) from None
+
+
 def load_for_inference(
-    path: str | Path, *, device: str | torch.device = "auto", use_ema: bool = True
+    path: str | Path, *, device: str | torch.device = "auto", use_ema: bool = True, verify: bool = True
 ) -> tuple[nn.Module, RunConfig, DatasetMetadata]:
-    """Build the model of a checkpoint and load its (EMA) weights; eval mode on ``device``."""
+    """Build the model of a checkpoint and load its (EMA) weights; eval mode on ``device``.
+
+    ``verify`` checks the weights and config files against the checksums in meta.json first.
+    """
     from trm.device import pick_device
     from trm.models import build_model
 
     step_dir = resolve_step_dir(path)
-    config = load_config_file(step_dir / "config.yaml")
+    if verify:
+        verify_checkpoint(step_dir, [weights_file(step_dir, use_ema=use_ema).name, "config.yaml"])
+    config = _read_config(step_dir)
     meta = read_meta(step_dir)
-    metadata = DatasetMetadata.from_dict(meta["dataset"], where=str(step_dir / "meta.json"))
+    where = str(step_dir / "meta.json")
+    try:
+        metadata = DatasetMetadata.from_dict(meta["dataset"], where=where)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"no usable dataset record ({e})", file=where) from None
     dev = pick_device(device) if isinstance(device, str) else device
     model = build_model(config, metadata)
-    model.load_state_dict(load_weights(step_dir, use_ema=use_ema), strict=True)
+    weights = load_weights(step_dir, use_ema=use_ema, verify=False)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as e:
+        f = weights_file(step_dir, use_ema=use_ema)
+        raise CheckpointError(f"does not fit the model of config.yaml: {e}", file=str(f)) from None
     model.to(dev).eval()
     return model, config, metadata

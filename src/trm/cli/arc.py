@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.checkpoint_args import CheckpointOption, VerifyOption
+
 arc_app = typer.Typer(help="ARC: voting evaluation, submissions, scoring, pictures.", no_args_is_help=True)
 
 
@@ -65,9 +67,7 @@ def score(
 
 @arc_app.command("evaluate")
 def evaluate(
-    checkpoint: Annotated[
-        Path, typer.Option("--checkpoint", "-c", help="Run dir, its checkpoints/ dir, or one step dir.")
-    ],
+    checkpoint: CheckpointOption,
     data: Annotated[
         Path | None, typer.Option(help="ARC dataset folder (default: the checkpoint config's data.path).")
     ] = None,
@@ -84,11 +84,12 @@ def evaluate(
     steps: Annotated[int | None, typer.Option(min=1, help="Supervision steps (default N_sup).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the EMA weights.")] = True,
+    verify: VerifyOption = True,
 ) -> None:
     """Predict every variant of every test input, vote, write submission.json and print pass@K."""
     from rich.console import Console
 
-    from trm.checkpoints.run_dir import load_for_inference
+    from trm.checkpoints import load_any
     from trm.data.arc.identifiers import VariantTable
     from trm.data.format import atomic_write_text, open_split
     from trm.device import pick_dtype
@@ -96,7 +97,7 @@ def evaluate(
     from trm.evaluation.evaluate import evaluate as run_evaluation
 
     console = Console()
-    model, config, _ = load_for_inference(checkpoint, device=device, use_ema=ema)
+    model, config, _ = load_any(checkpoint, device=device, use_ema=ema, verify=verify)
     root = data if data is not None else (Path(config.data.path) if config.data.path else None)
     if root is None:
         raise typer.BadParameter("the checkpoint's config has no data.path; pass --data", param_hint="--data")

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.checkpoint_args import CheckpointOption, VerifyOption
+
 
 def _tables(metrics: dict[str, float]):
     """(summary table, per-step table or None) for rich."""
@@ -38,9 +40,7 @@ def _tables(metrics: dict[str, float]):
 
 
 def evaluate(
-    checkpoint: Annotated[
-        Path, typer.Option("--checkpoint", "-c", help="Run dir, its checkpoints/ dir, or one step dir.")
-    ],
+    checkpoint: CheckpointOption,
     data: Annotated[
         Path | None,
         typer.Option("--data", help="Dataset folder (default: the checkpoint config's data.path)."),
@@ -71,17 +71,19 @@ def evaluate(
         Path | None, typer.Option("--out", "-o", help="Write the JSON report here (atomically).")
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    verify: VerifyOption = True,
 ) -> None:
     """Evaluate a checkpoint: exact accuracy after every supervision step, halting stats, task metrics."""
     from rich.console import Console
 
-    from trm.checkpoints.run_dir import load_for_inference, resolve_step_dir
+    from trm.checkpoints import load_any
+    from trm.checkpoints.resolve import describe
     from trm.data.format import atomic_write_text, open_split
     from trm.device import pick_dtype
     from trm.evaluation.evaluate import evaluate as run_evaluation
 
-    step_dir = resolve_step_dir(checkpoint)
-    model, config, metadata = load_for_inference(step_dir, device=device, use_ema=ema)
+    step_dir = describe(checkpoint)
+    model, config, metadata = load_any(checkpoint, device=device, use_ema=ema, verify=verify)
     data_path = data if data is not None else (Path(config.data.path) if config.data.path else None)
     if data_path is None:
         raise typer.BadParameter("the checkpoint's config has no data.path; pass --data", param_hint="--data")

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.checkpoint_args import CheckpointOption, VerifyOption
+
 
 def solve(
     puzzle: Annotated[
         str, typer.Argument(help="The puzzle text (e.g. 81 characters, '.' = blank) or a file holding it.")
     ],
-    checkpoint: Annotated[
-        Path, typer.Option("--checkpoint", "-c", help="Run dir, its checkpoints/ dir, or one step dir.")
-    ],
+    checkpoint: CheckpointOption,
     steps: Annotated[
         int | None, typer.Option("--steps", min=1, help="Supervision steps (default: the model's N_sup).")
     ] = None,
@@ -35,6 +35,7 @@ def solve(
     puzzle_id: Annotated[
         int, typer.Option("--puzzle-id", help="Puzzle identifier (ARC: the task variant's id).")
     ] = 0,
+    verify: VerifyOption = True,
 ) -> None:
     """Solve a puzzle: print the answer, whether it is valid, and where the halting head would stop."""
     from rich.console import Console
@@ -44,7 +45,7 @@ def solve(
     from trm.viz.render import grid_text, refinement_gif, refinement_png, render_png, trace_text
 
     console = Console()
-    solver = Solver.load(checkpoint, device=device)
+    solver = Solver.load(checkpoint, device=device, verify=verify)
     try:
         solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id)
     except InputError as e:

@@ -58,12 +58,21 @@ class Solver:
         self.dtype = pick_dtype(self.device, dtype) if isinstance(dtype, str) else dtype
 
     @classmethod
-    def load(cls, checkpoint: str | Path, device: str = "auto", *, use_ema: bool = True) -> Solver:
-        """From a run dir, its checkpoints dir or one step dir (EMA weights when present)."""
-        from trm.checkpoints.run_dir import load_for_inference
+    def load(
+        cls,
+        checkpoint: str | Path,
+        device: str = "auto",
+        *,
+        use_ema: bool = True,
+        verify: bool = True,
+        config: RunConfig | None = None,
+    ) -> Solver:
+        """From any checkpoint spec (``trm.checkpoints.load_any``): a run dir, its checkpoints dir, a step
+        dir, a reference ``step_N`` file or folder, or ``hf://owner/repo[/subfolder][@revision]``."""
+        from trm.checkpoints import load_any
 
-        model, config, metadata = load_for_inference(checkpoint, device=device, use_ema=use_ema)
-        return cls(model, config, metadata)
+        loaded = load_any(checkpoint, device=device, use_ema=use_ema, verify=verify, config=config)
+        return cls(*loaded)
 
     # -- reading puzzles -----------------------------------------------------------------------------------
     def parse(self, puzzle: Puzzle) -> np.ndarray:
