@@ -70,12 +70,12 @@ def llm_eval(
         )
         report = evaluate_llm(settings, progress=progress)
     except StopRun as e:
-        console.print(
-            f"[red]stopped:[/red] {e}\nfinished puzzles are kept; fix the cause and rerun with --resume"
+        typer.echo(
+            f"stopped: {e}\nfinished puzzles are kept; fix the cause and rerun with --resume", err=True
         )
         raise typer.Exit(1) from None
     except (ValueError, FileExistsError, FileNotFoundError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     _print_metrics(console, report)
     console.print(f"report written to {out} (journal {report['journal']})")
@@ -114,7 +114,7 @@ def llm_compare(
     try:
         entries, warnings = compare(list(reports))
     except (ValueError, FileNotFoundError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     header, rows = table_rows(entries)
     table = Table(title="LLM vs TRM")

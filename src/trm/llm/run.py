@@ -9,8 +9,9 @@ Design choices:
 - **Failures.** Each request has a timeout and ``retries`` retries (:func:`trm.llm.clients.with_retries`).
   A puzzle whose request still fails is recorded with its ``error`` and scored as wrong (``num_errors``
   counts them) and is asked again by ``--resume``. A non-retryable error (unknown model, bad request,
-  no tool support) stops the run: every puzzle would fail the same way. Records finished so far stay
-  in the journal and in a partial report (``complete: false``).
+  no tool support) stops the run: every puzzle would fail the same way; so does a run whose first 3
+  puzzles all fail (server down). Records finished so far stay in the journal and in a partial report
+  (``complete: false``).
 - **Tool loop** (``tool`` given): the LLM may call ``solve_puzzle`` up to ``max_tool_rounds`` times; each
   call's result goes back as a tool message and the LLM is asked again. The final answer is the last
   reply's text. Latency covers the whole conversation, tool calls included.
@@ -61,6 +62,9 @@ class EvalSettings:
             raise ValueError("need retries >= 0, timeout > 0 and backoff >= 0")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be positive, got {self.limit}")
+
+
+FIRST_FAILURES = 3
 
 
 class StopRun(RuntimeError):
@@ -292,7 +296,8 @@ def _run_pending(
 ):
     """Ask every pending example with ``concurrency`` threads; journal each as it finishes.
 
-    Returns None, or the message of the non-retryable error that stopped the run.
+    Returns None, or why the run stopped: a non-retryable error, or ``FIRST_FAILURES`` puzzles failing
+    before any succeeded (the server is down or misconfigured; retrying every puzzle would only wait).
     """
     from tqdm.auto import tqdm
 
@@ -300,6 +305,7 @@ def _run_pending(
     queue = iter(pending)
     running: set[Future] = set()
     stopped: str | None = None
+    succeeded = failed = 0
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         try:
             while True:
@@ -320,6 +326,10 @@ def _run_pending(
                     journal.append(record)
                     done[record["index"]] = record
                     bar.update(1)
+                    succeeded += record["error"] is None
+                    failed += record["error"] is not None
+                    if not succeeded and failed >= FIRST_FAILURES and stopped is None:
+                        stopped = f"the first {failed} puzzles all failed; last error: {record['error']}"
         finally:
             for future in running:
                 future.cancel()
