@@ -117,10 +117,12 @@ def safe_load_state(path: str | Path) -> dict[str, Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if found is None:  # not a pickle of known structure at all
+            raise CheckpointError("not a readable PyTorch checkpoint", file=str(path)) from None
         raise CheckpointError(
-            f"refused: it holds Python objects besides tensors, which could run code when loaded "
-            f"(only plain state dicts are read; {first})",
+            f"refused: it needs the Python object {found.group(1)} to load, which could run code "
+            "(only plain state dicts of tensors are read)",
             file=str(path),
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
