@@ -291,14 +291,23 @@ def _load(path: Path, mmap: bool, record: dict[str, Any] | None = None) -> np.nd
         raise InputError(f"not a readable .npy array: {e}", file=str(path)) from None
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; bad UTF-8 or JSON is an InputError at ``file:line:column``."""
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file; bytes that are not UTF-8 are an InputError naming the file and the byte."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg}", file=str(path), line=e.lineno, column=e.colno) from None
+        return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text ({e.reason} at byte {e.start})", file=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, expected a text file", file=str(path)) from None
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; bad UTF-8 or JSON is an InputError at ``file:line:column``."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e.msg}", file=str(path), line=e.lineno, column=e.colno) from None
 
 
 def _open_reference(path: Path, mmap: bool) -> Split:

@@ -26,6 +26,7 @@ Design choices (SPEC section 3):
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import nullcontext
@@ -432,9 +433,13 @@ def train(
     WITHOUT changing the schedule (checkpoint, no evaluation), e.g. to split a run into jobs.
     Raises ``TrainingInterrupted`` (a KeyboardInterrupt) after a SIGINT/SIGTERM stop.
     """
-    trainer = Trainer(config, resume=resume, progress=progress)
-    try:
-        return trainer.run(stop_at_step=stop_at_step)
-    finally:
-        trainer.loader.close()
-        dist.shutdown(trainer.info)
+    from trm.training.run_lock import RunLock
+
+    # One run per out_dir (a second is refused; a killed run's stale lock is taken over). Main rank only.
+    with RunLock(config.out_dir, enabled=os.environ.get("RANK", "0") == "0"):
+        trainer = Trainer(config, resume=resume, progress=progress)
+        try:
+            return trainer.run(stop_at_step=stop_at_step)
+        finally:
+            trainer.loader.close()
+            dist.shutdown(trainer.info)

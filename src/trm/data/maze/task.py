@@ -13,20 +13,29 @@ import numpy as np
 from trm.data.errors import InputError
 from trm.data.maze.grid import CHARSET, PAD, PATH, parse_maze, render_maze
 from trm.data.maze.metrics import is_valid_shortest_path, maze_metrics
+from trm.errors import MismatchError
 
 
 class MazeTask:
     name = "maze"
     vocab_size = len(CHARSET) + 1
 
+    def __init__(self, side: int | None = None) -> None:
+        self.side = side  # the model's side, when known (from_metadata): parse checks it
+
+    @classmethod
+    def from_metadata(cls, metadata) -> MazeTask:
+        rows, cols = metadata.grid_shape
+        return cls(rows if rows == cols else None)
+
     def parse(self, text: str) -> np.ndarray:
         """A question as one 900-character line (hub layout) or as rows of text -> grid [side, side]."""
-        return parse_maze(text)
+        return parse_maze(text, side=self.side)
 
     def encode(self, grid: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
         g = np.asarray(grid)
         if tuple(g.shape) != tuple(grid_shape):
-            raise InputError(
+            raise MismatchError(
                 f"maze is {g.shape[0]}x{g.shape[1]}, this model's mazes are {grid_shape[0]}x{grid_shape[1]}"
             )
         if g.size and (int(g.min()) < PAD or int(g.max()) > PATH):

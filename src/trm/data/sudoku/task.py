@@ -8,6 +8,10 @@ Design choices:
   and the rules, so there is one definition of each.
 - ``decode`` draws a model's raw output: a token that is no cell (PAD, or beyond the vocabulary) is read
   as a blank, so an untrained model's prediction still decodes, renders and scores as "not valid".
+- Built from a dataset's metadata (:meth:`SudokuTask.from_metadata`, what the solver uses), the codec knows
+  the model's size: a puzzle of another size is a :class:`~trm.errors.MismatchError` that names the size
+  the model takes, and a malformed one is reported against that size (``hello`` for a 6x6 model: "expected
+  36 cells for a 6x6 Sudoku"), not against the size its cell count happens to be nearest.
 - The task metric is ``valid_solution``: the prediction fills every cell, obeys every rule and keeps
   the question's clues, even where it differs from the stored label (a puzzle may have several
   solutions).
@@ -18,21 +22,41 @@ from __future__ import annotations
 import numpy as np
 
 from trm.data import sudoku
+from trm.data.errors import InputError
+from trm.errors import MismatchError
+
+
+def _takes(n: int) -> str:
+    return f"this model takes {n}x{n} Sudoku puzzles ({n * n} cells)"
 
 
 class SudokuTask:
     name = "sudoku"
 
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size  # the model's N, when known: parse checks it
+
+    @classmethod
+    def from_metadata(cls, metadata) -> SudokuTask:
+        rows, cols = metadata.grid_shape
+        return cls(rows if rows == cols else None)
+
     def parse(self, text: str) -> np.ndarray:
         """Puzzle text (81 characters with ``.``/``0`` blanks, or a drawn grid) -> [n, n] ints."""
-        return np.asarray(sudoku.parse(text))
+        if self.size is None:
+            return np.asarray(sudoku.parse(text))
+        try:
+            grid = np.asarray(sudoku.parse(text))
+        except InputError:  # say what is wrong for the model's size, not for the nearest size
+            return np.asarray(sudoku.parse(text, size=self.size))
+        if grid.shape[0] != self.size:
+            raise MismatchError(f"a {grid.shape[0]}x{grid.shape[0]} Sudoku, but {_takes(self.size)}")
+        return grid
 
     def encode(self, grid: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
         grid = np.asarray(grid)
         if tuple(grid.shape) != tuple(grid_shape):
-            raise ValueError(
-                f"sudoku grid of shape {grid.shape} does not fit this model's grid {tuple(grid_shape)}"
-            )
+            raise MismatchError(f"a grid of shape {grid.shape}, but {_takes(grid_shape[0])}")
         return np.asarray(sudoku.to_tokens(grid)).reshape(-1)
 
     def decode(self, tokens: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
