@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trm.data.format import DatasetMetadata
+from trm.data.errors import InputError
+from trm.data.format import DatasetMetadata, read_text
 from trm.data.tasks import Task
 
 Puzzle = str | Path | np.ndarray | Sequence[Sequence[int]]
@@ -68,12 +69,19 @@ def _changed(prev: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def parse_puzzle(task: Task, puzzle: Puzzle) -> np.ndarray:
-    """Text, a path to a text file, or an array of task values -> question grid."""
+    """Text, a path to a text file, or an array of task values -> question grid.
+
+    Errors in a file's text are placed in that file (``puzzle.txt:2:5: ...``)."""
+    if isinstance(puzzle, str) and _is_file(puzzle):
+        puzzle = Path(puzzle)
     if isinstance(puzzle, Path):
-        return task.parse(puzzle.read_text())
+        try:
+            return task.parse(read_text(puzzle))
+        except InputError as e:
+            if e.file is None:
+                raise e.in_file(str(puzzle)) from None
+            raise
     if isinstance(puzzle, str):
-        if _is_file(puzzle):
-            return task.parse(Path(puzzle).read_text())
         return task.parse(puzzle)
     return np.asarray(puzzle)
 
