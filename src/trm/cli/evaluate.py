@@ -59,6 +59,14 @@ def evaluate(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Evaluate only the first K puzzles.")
     ] = None,
+    ttc: Annotated[
+        str | None,
+        typer.Option(
+            "--ttc",
+            help="Test-time compute spec, e.g. noise:k=16,sigma=0.2,select=q  augment:k=8,select=vote  "
+            "steps:n=32,exit=q  augment:k=4+noise:k=4 (docs/ttc.md). Scores q, vote and verify at once.",
+        ),
+    ] = None,
     batch_size: Annotated[
         int | None,
         typer.Option("--batch-size", min=1, help="Slots per batch (default: config eval.batch_size)."),
@@ -96,17 +104,29 @@ def evaluate(
                 param_hint="--data",
             )
     dev = next(model.parameters()).device
-    result = run_evaluation(
-        model,
-        ds,
-        batch_size=batch_size or config.eval.batch_size,
-        device=dev,
-        dtype=pick_dtype(dev, config.train.dtype),
-        halt_max_steps=steps or config.eval.halt_max_steps,
-        limit=limit,
-        early_halt=early_halt,
-        progress=progress,
-    )
+    if ttc is not None:
+        from trm.evaluation.ttc import evaluate_ttc
+
+        if early_halt:
+            raise typer.BadParameter(
+                "with --ttc, ask for early exit in the spec: steps:exit=q", param_hint="--ttc"
+            )
+        result = evaluate_ttc(
+            model, ds, ttc, steps=steps or config.eval.halt_max_steps, batch_size=batch_size or 64,
+            device=dev, dtype=pick_dtype(dev, config.train.dtype), limit=limit, progress=progress,
+        )  # fmt: skip
+    else:
+        result = run_evaluation(
+            model,
+            ds,
+            batch_size=batch_size or config.eval.batch_size,
+            device=dev,
+            dtype=pick_dtype(dev, config.train.dtype),
+            halt_max_steps=steps or config.eval.halt_max_steps,
+            limit=limit,
+            early_halt=early_halt,
+            progress=progress,
+        )
     console = Console()
     console.print(
         f"checkpoint [bold]{step_dir}[/bold]   data [bold]{data_path}/{split}[/bold]   device {dev}"
@@ -118,6 +138,6 @@ def evaluate(
         console.print(f"[yellow]note:[/yellow] {note}")
     if out is not None:
         report = json.loads(result.to_json())
-        report.update({"checkpoint": str(step_dir), "data": str(data_path), "split_name": split})
+        report.update({"checkpoint": str(step_dir), "data": str(data_path), "split_name": split, "ttc": ttc})
         atomic_write_text(out, json.dumps(report, indent=2, allow_nan=False) + "\n")
         console.print(f"report written to {out}")

@@ -36,6 +36,12 @@ def solve(
         int, typer.Option("--puzzle-id", help="Puzzle identifier (ARC: the task variant's id).")
     ] = 0,
     verify: VerifyOption = True,
+    ttc: Annotated[
+        str | None,
+        typer.Option(
+            "--ttc", help="Test-time compute spec, e.g. noise:k=16,sigma=0.2 or augment:k=8,select=vote."
+        ),
+    ] = None,
 ) -> None:
     """Solve a puzzle: print the answer, whether it is valid, and where the halting head would stop."""
     from rich.console import Console
@@ -45,9 +51,14 @@ def solve(
     from trm.viz.render import grid_text, refinement_gif, refinement_png, render_png, trace_text
 
     console = Console()
+    spec = None
+    if ttc is not None:
+        from trm.inference.ttc import parse_spec
+
+        spec = parse_spec(ttc)  # a bad spec is a one-line error before the checkpoint loads
     solver = Solver.load(checkpoint, device=device, verify=verify)
     try:
-        solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id)
+        solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id, ttc=spec)
     except InputError as e:
         console.print(f"[red]bad puzzle:[/red] {e}")
         raise typer.Exit(2) from None
@@ -63,6 +74,10 @@ def solve(
     verdict = "[bold green]valid[/bold green]" if solution.valid else "[bold red]not valid[/bold red]"
     halt = f"step {solution.halted_at}" if solution.halted_at else "never (q_halt <= 0 at every step)"
     console.print(f"{verdict} after {len(solution.trace)} steps; the halting head would stop at: {halt}")
+    if spec is not None:
+        from trm.inference.ttc.solve import describe
+
+        console.print(describe(solution))
     if png is not None:
         render_png(solution.answer, png, question=solution.question, changed=changed, task=solution.task)
         console.print(f"answer drawn to {png}")

@@ -19,6 +19,7 @@ Design choices:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from trm.data.tasks import get_task
 from trm.device import pick_device, pick_dtype
 from trm.evaluation.evaluate import EvalResult, _num_eval_examples
 from trm.evaluation.metrics import IGNORE_INDEX, task_metric_means
-from trm.inference.ttc import SELECTIONS, TTCRunner, TTCSpec, rule_verdicts
+from trm.inference.ttc import SELECTIONS, TTCRunner, TTCSpec, parse_spec, rule_verdicts
 
 
 def _exact(preds: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -48,8 +49,9 @@ def _token(preds: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def evaluate_ttc(
     model: nn.Module,
     split: Split,
-    spec: TTCSpec,
+    spec: TTCSpec | str,
     *,
+    steps: int | None = None,
     batch_size: int = 64,
     max_rows: int = 1024,
     device: torch.device | str = "auto",
@@ -57,11 +59,17 @@ def evaluate_ttc(
     limit: int | None = None,
     progress: bool = False,
 ) -> EvalResult:
-    """Score ``spec`` on ``split`` (the first ``limit`` puzzles if given); see the module docstring."""
+    """Score ``spec`` on ``split`` (the first ``limit`` puzzles if given); see the module docstring.
+
+    ``steps`` sets the spec's step count when the spec has none (``trm eval --steps``); ``batch_size``
+    counts puzzles, each of which brings K candidate rows."""
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    if steps is not None and spec.steps is None:
+        spec = replace(spec, steps=steps)
     device = pick_device(device) if isinstance(device, str) else device
     dtype = pick_dtype(device, dtype) if isinstance(dtype, str) else dtype
     meta = split.metadata
-    task = get_task(meta.task, meta)
+    task = get_task(meta.task)
     e = _num_eval_examples(split, limit)
     if e == 0:
         raise ValueError(f"{split.path}: no examples to evaluate")

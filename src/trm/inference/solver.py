@@ -80,8 +80,18 @@ class Solver:
         return parse_puzzle(self.task, puzzle)
 
     # -- solving -------------------------------------------------------------------------------------------
-    def solve(self, puzzle: Puzzle, *, steps: int | None = None, puzzle_identifier: int = 0) -> Solution:
-        """Run all supervision steps on one puzzle and return the answer with its trace."""
+    def solve(
+        self, puzzle: Puzzle, *, steps: int | None = None, puzzle_identifier: int = 0, ttc=None
+    ) -> Solution:
+        """Run all supervision steps on one puzzle and return the answer with its trace.
+
+        ``ttc``: a test-time compute spec (``"noise:k=16,sigma=0.2"``, see :mod:`trm.inference.ttc.spec`);
+        then the result is a :class:`trm.inference.ttc.solve.TTCSolution` with the chosen answer and every
+        candidate."""
+        if ttc is not None:
+            from trm.inference.ttc.solve import solve_with_ttc
+
+            return solve_with_ttc(self, puzzle, ttc, steps=steps, puzzle_identifier=puzzle_identifier)
         return self.solve_many([puzzle], steps=steps, puzzle_identifier=puzzle_identifier)[0]
 
     def solve_many(

@@ -25,9 +25,10 @@ import numpy as np
 
 from trm.data import dihedral
 from trm.data.sudoku.grid import box_shape
+from trm.errors import MismatchError
 
 
-class AugmentError(ValueError):
+class AugmentError(MismatchError):
     """A task, grid or copy count for which test-time augmentation is not defined."""
 
 

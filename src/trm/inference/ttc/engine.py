@@ -50,7 +50,7 @@ class Candidates:
         how = how or self.spec.select
         at = self.spec.answer_step(how)
         answers, q = self.answers(at)
-        return select(how, answers, q, None if passes is None else passes[at])
+        return select(how, answers, q, passes[at] if how == "verify" and passes else None)
 
     def chosen(self, index: np.ndarray, at: str) -> np.ndarray:
         """[P, L] the answers of candidates ``index`` [P] at step ``at``."""

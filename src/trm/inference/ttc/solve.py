@@ -96,3 +96,20 @@ def solve_with_ttc(
         calls=int(cands.calls[0]),
         spec=spec,
     )
+
+
+def describe(solution: TTCSolution) -> str:
+    """One paragraph for ``trm solve --ttc``: how many candidates, which was chosen, what it cost."""
+    spec = solution.spec
+    k = len(solution.candidates)
+    pick = solution.candidates[solution.chosen]
+    answers = {c.answer.tobytes() for c in solution.candidates}
+    agree = sum(c.answer.tobytes() == pick.answer.tobytes() for c in solution.candidates)
+    valid = sum(c.valid for c in solution.candidates)
+    select = spec.select if spec is not None else "q"
+    return (
+        f"test-time compute: {k} candidates ({len(answers)} distinct answers, {valid} valid by the rules); "
+        f"select={select} chose candidate {pick.index} (copy {pick.copy}, trajectory {pick.trajectory}, "
+        f"step {pick.step}, q_halt {pick.q_halt:+.2f}), given by {agree} of {k}; "
+        f"{solution.calls:,} network calls"
+    )

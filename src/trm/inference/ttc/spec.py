@@ -28,17 +28,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from trm.data.errors import InputError
+
 SELECTIONS = ("q", "vote", "verify")
 STRATEGY_KEYS = {"steps": ("n", "exit"), "noise": ("k", "sigma", "on"), "augment": ("k",)}
 GLOBAL_KEYS = ("select", "at", "seed")
 
 
-class TTCSpecError(ValueError):
-    """A test-time compute spec that cannot be read; the message names the character."""
+class TTCSpecError(InputError):
+    """A test-time compute spec that cannot be read; the message names the character (1-based)."""
 
     def __init__(self, spec: str, position: int, problem: str) -> None:
-        self.spec, self.position, self.problem = spec, position, problem
         super().__init__(f"--ttc {spec!r}, character {position + 1}: {problem}")
+        self.spec, self.position, self.problem = spec, position, problem
 
 
 @dataclass(frozen=True)
