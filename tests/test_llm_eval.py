@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -230,3 +233,28 @@ def test_maze_answers_score_with_the_maze_metrics(tmp_path):
     assert not r2["parsed"] and r2["token_accuracy"] == 0
     assert report["metrics"]["valid_shortest_path"] == pytest.approx(1 / 3)
     assert report["task_metrics"] == ["valid_path", "valid_shortest_path"]
+
+
+def test_ctrl_c_keeps_the_puzzle_in_flight(data, puzzles, tmp_path):
+    """Ctrl-C while puzzle 2 is being answered: its answer is still journaled, nothing after it is asked,
+    and --resume asks only the rest."""
+    out = tmp_path / "report.json"
+    interrupted = []
+
+    def respond(_api, body):
+        i = _index_of(body, puzzles)
+        if i == 2 and not interrupted:
+            interrupted.append(i)
+            os.kill(os.getpid(), signal.SIGINT)  # the main thread is waiting for this reply
+            time.sleep(0.2)
+        return _reply(KINDS[i], puzzles[i])
+
+    with StubServer(respond) as stub:
+        with pytest.raises(StopRun, match="interrupted"):
+            evaluate_llm(_settings(data, out, stub.url, concurrency=1))
+        partial = json.loads(out.read_text())
+        assert [r["index"] for r in partial["records"]] == [0, 1, 2] and not partial["complete"]
+        before = len(stub.requests)
+        report = evaluate_llm(_settings(data, out, stub.url, concurrency=1, resume=True))
+        assert sorted(_index_of(b, puzzles) for b in stub.chat_requests()[before:]) == [3, 4, 5, 6, 7]
+    assert report["complete"] and len(report["records"]) == 8

@@ -39,6 +39,10 @@ def llm_eval(
     ] = 3,
     temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed sent to the server.")] = 0,
+    num_ctx: Annotated[
+        int | None,
+        typer.Option("--num-ctx", min=256, help="Ollama's context window in tokens (default: the server's)."),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the journal of an interrupted run.")
     ] = False,
@@ -66,6 +70,7 @@ def llm_eval(
             max_tool_rounds=max_tool_rounds,
             temperature=temperature,
             seed=seed,
+            num_ctx=num_ctx,
             resume=resume,
         )
         report = evaluate_llm(settings, progress=progress)

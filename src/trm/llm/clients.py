@@ -14,6 +14,8 @@ Design choices:
 - **Retries** (:func:`with_retries`): ``retries`` more attempts after the first, waiting
   ``backoff * 2**k`` seconds (capped at 30 s) between them; the number of attempts is reported.
 - Deterministic decoding by default (temperature 0) so a rerun asks the same question the same way.
+  Ollama's context window (``num_ctx``) is the server's default unless given: a 30x30 maze prompt is
+  ~1,000 tokens before any reasoning, so long replies need a larger one (e.g. 16384).
 - ``--host`` is the server's base URL: ``http://127.0.0.1:11434`` for Ollama, the URL up to and
   including ``/v1`` for OpenAI-compatible servers. An API key is read from ``$OPENAI_API_KEY`` when set.
 """
@@ -37,6 +39,7 @@ class ChatError(Exception):
     def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
         super().__init__(message)
         self.retryable, self.status = retryable, status
+        self.attempts = 1  # set by with_retries
 
 
 @dataclass
@@ -96,11 +99,22 @@ class OllamaClient:
 
     api = "ollama"
 
-    def __init__(self, host: str, model: str, *, timeout: float, temperature: float = 0.0, seed: int = 0):
+    def __init__(
+        self,
+        host: str,
+        model: str,
+        *,
+        timeout: float,
+        temperature: float = 0.0,
+        seed: int = 0,
+        num_ctx: int | None = None,
+    ):
         import ollama
 
         self.model, self.host, self.timeout = model, host, timeout
-        self.options = {"temperature": temperature, "seed": seed}
+        self.options: dict[str, Any] = {"temperature": temperature, "seed": seed}
+        if num_ctx is not None:
+            self.options["num_ctx"] = num_ctx
         self._client = ollama.Client(host=host, timeout=timeout)
 
     def _call(self, fn: Callable[[], T]) -> T:
@@ -224,10 +238,21 @@ class OpenAIClient:
 
 
 def make_client(
-    api: str, host: str, model: str, *, timeout: float, temperature: float = 0.0, seed: int = 0
+    api: str,
+    host: str,
+    model: str,
+    *,
+    timeout: float,
+    temperature: float = 0.0,
+    seed: int = 0,
+    num_ctx: int | None = None,
 ) -> ChatClient:
     if api == "ollama":
-        return OllamaClient(host, model, timeout=timeout, temperature=temperature, seed=seed)
+        return OllamaClient(host, model, timeout=timeout, temperature=temperature, seed=seed, num_ctx=num_ctx)
     if api == "openai":
+        if num_ctx is not None:
+            raise ValueError(
+                "--num-ctx is an Ollama option; an OpenAI-compatible server sets its context itself"
+            )
         return OpenAIClient(host, model, timeout=timeout, temperature=temperature, seed=seed)
     raise ValueError(f"unknown API {api!r}; use 'ollama' or 'openai'")

@@ -23,7 +23,18 @@ from typing import Any
 
 from trm.data.format import atomic_write_text
 
-RESUME_KEYS = ("task", "data", "split", "api", "model", "with_tool", "prompt_version", "temperature", "seed")
+RESUME_KEYS = (
+    "task",
+    "data",
+    "split",
+    "api",
+    "model",
+    "with_tool",
+    "prompt_version",
+    "temperature",
+    "seed",
+    "num_ctx",
+)
 
 
 def journal_path(out: str | Path) -> Path:

@@ -12,6 +12,9 @@ Design choices:
   no tool support) stops the run: every puzzle would fail the same way; so does a run whose first 3
   puzzles all fail (server down). Records finished so far stay in the journal and in a partial report
   (``complete: false``).
+- **Ctrl-C** stops asking new puzzles, waits for the conversations in flight (at most ``timeout`` per
+  request), journals them and writes the partial report. A second Ctrl-C stops journaling them (the
+  report still holds everything journaled before).
 - **Tool loop** (``tool`` given): the LLM may call ``solve_puzzle`` up to ``max_tool_rounds`` times; each
   call's result goes back as a tool message and the LLM is asked again. The final answer is the last
   reply's text. Latency covers the whole conversation, tool calls included.
@@ -52,6 +55,7 @@ class EvalSettings:
     max_tool_rounds: int = 3
     temperature: float = 0.0
     seed: int = 0
+    num_ctx: int | None = None  # Ollama's context window (None: the server's default)
     resume: bool = False
 
     def __post_init__(self) -> None:
@@ -129,7 +133,7 @@ class _Asker:
             if not e.retryable:
                 raise StopRun(f"{self.client.api} {self.client.model}: {e}") from None
             record["error"] = str(e)
-            attempts += getattr(e, "attempts", 1)
+            attempts += e.attempts
         latency = time.perf_counter() - start
         content = reply.content if reply is not None and record["error"] is None else None
         grid = self.fmt.read(content)
@@ -209,6 +213,7 @@ def _header(settings: EvalSettings, task_name: str) -> dict[str, Any]:
         "prompt_version": PROMPT_VERSION,
         "temperature": settings.temperature,
         "seed": settings.seed,
+        "num_ctx": settings.num_ctx,
     }
 
 
@@ -239,6 +244,7 @@ def evaluate_llm(
             timeout=settings.timeout,
             temperature=settings.temperature,
             seed=settings.seed,
+            num_ctx=settings.num_ctx,
         )
     if tool is None and settings.with_tool:
         from trm.inference.solver import Solver
@@ -306,17 +312,24 @@ def _run_pending(
     running: set[Future] = set()
     stopped: str | None = None
     succeeded = failed = 0
+    interrupted = False
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         try:
             while True:
-                while stopped is None and len(running) < concurrency:
-                    index = next(queue, None)
-                    if index is None:
+                try:
+                    while stopped is None and len(running) < concurrency:
+                        index = next(queue, None)
+                        if index is None:
+                            break
+                        running.add(pool.submit(asker, index))
+                    if not running:
                         break
-                    running.add(pool.submit(asker, index))
-                if not running:
-                    break
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:  # stop asking; the conversations in flight still get journaled
+                    if interrupted:
+                        raise
+                    interrupted, stopped = True, "interrupted (Ctrl-C)"
+                    continue
                 for future in finished:
                     try:
                         record = future.result()
