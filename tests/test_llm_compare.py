@@ -1,5 +1,7 @@
 """The ``trm llm eval`` / ``trm llm compare`` commands end to end: LLM alone, TRM alone, LLM + TRM tool."""
 
+# ruff: noqa: F811 (the fixtures imported from test_solver are test arguments)
+
 from __future__ import annotations
 
 import json
@@ -25,7 +27,7 @@ def test_format_count():
     assert [format_count(n) for n in (None, 950, 6_828_034, 24_000_000_000)] == ["?", "950", "6.8M", "24.0B"]
 
 
-def test_eval_then_compare(run_dir, solver, puzzles, tmp_path):  # noqa: F811
+def test_eval_then_compare(run_dir, solver, puzzles, tmp_path):
     """Half the puzzles answered right by the LLM alone; with the tool it copies the tool's answer."""
     right = {p.puzzle.tobytes(): (i < 3, p.solution) for i, p in enumerate(puzzles)}
 
@@ -103,7 +105,7 @@ def test_compare_rejects_what_is_no_report(tmp_path):
     assert res.exit_code == 2 and "neither a trm llm eval report" in res.output
 
 
-def test_unreachable_server_stops_the_run(run_dir, tmp_path):  # noqa: F811
+def test_unreachable_server_stops_the_run(run_dir, tmp_path):
     with StubServer(lambda _a, _b: Reply()) as stub:
         url = stub.url  # a port that was open a moment ago and is now closed
     res = runner.invoke(

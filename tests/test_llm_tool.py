@@ -1,5 +1,7 @@
 """The LLM + tiny-model tool loop (``--with-tool``) against the stub server, on a tiny untrained TRM."""
 
+# ruff: noqa: F811 (the fixtures imported from test_solver are test arguments)
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +22,7 @@ def _question(body: dict) -> np.ndarray:
 
 
 @pytest.mark.parametrize("api", ["ollama", "openai"])
-def test_tool_calls_are_run_by_the_solver_and_reported(run_dir, solver, puzzles, tmp_path, api):  # noqa: F811
+def test_tool_calls_are_run_by_the_solver_and_reported(run_dir, solver, puzzles, tmp_path, api):
     """Puzzle 0: answers alone. 1: calls the tool with a bad argument. The rest: call it with the
     question, then answer with the tool's grid."""
     index = {p.puzzle.tobytes(): i for i, p in enumerate(puzzles)}
@@ -78,7 +80,7 @@ def test_tool_calls_are_run_by_the_solver_and_reported(run_dir, solver, puzzles,
     assert report["with_tool"] is None  # a tool object was passed in, no checkpoint path
 
 
-def test_tool_rounds_are_bounded(run_dir, solver, puzzles, tmp_path):  # noqa: F811
+def test_tool_rounds_are_bounded(run_dir, solver, puzzles, tmp_path):
     """A model that calls the tool forever is cut off after max_tool_rounds; its last reply is its answer."""
 
     def respond(_api, body):
@@ -99,6 +101,6 @@ def test_tool_rounds_are_bounded(run_dir, solver, puzzles, tmp_path):  # noqa: F
         assert r["rounds"] == 3 and len(r["tool_calls"]) == 2 and not r["parsed"] and not r["exact"]
 
 
-def test_tool_refuses_a_checkpoint_of_another_task(solver):  # noqa: F811
+def test_tool_refuses_a_checkpoint_of_another_task(solver):
     with pytest.raises(ValueError, match="the data is sudoku"):
         SolvePuzzleTool(solver, grid_format("sudoku", (9, 9)))

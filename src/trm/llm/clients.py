@@ -237,22 +237,14 @@ class OpenAIClient:
         return None  # the chat-completions API does not say
 
 
-def make_client(
-    api: str,
-    host: str,
-    model: str,
-    *,
-    timeout: float,
-    temperature: float = 0.0,
-    seed: int = 0,
-    num_ctx: int | None = None,
-) -> ChatClient:
+def make_client(api: str, host: str, model: str, **options: Any) -> ChatClient:
+    """The client of ``api`` ("ollama" or "openai"); ``options`` are its keyword arguments (timeout, ...)."""
     if api == "ollama":
-        return OllamaClient(host, model, timeout=timeout, temperature=temperature, seed=seed, num_ctx=num_ctx)
+        return OllamaClient(host, model, **options)
     if api == "openai":
-        if num_ctx is not None:
+        if options.pop("num_ctx", None) is not None:
             raise ValueError(
                 "--num-ctx is an Ollama option; an OpenAI-compatible server sets its context itself"
             )
-        return OpenAIClient(host, model, timeout=timeout, temperature=temperature, seed=seed)
+        return OpenAIClient(host, model, **options)
     raise ValueError(f"unknown API {api!r}; use 'ollama' or 'openai'")
