@@ -11,3 +11,7 @@ from trm.data.errors import InputError
 
 class CheckpointError(InputError):
     """A checkpoint file that cannot be loaded; ``str()`` reads ``<file>: <problem>``."""
+
+
+class MissingCheckpointError(CheckpointError, FileNotFoundError):
+    """No checkpoint where one was expected (also a ``FileNotFoundError`` for code that catches that)."""

@@ -38,7 +38,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from trm.checkpoints.errors import CheckpointError
+from trm.checkpoints.errors import CheckpointError, MissingCheckpointError
 from trm.checkpoints.integrity import file_records, verify_files
 from trm.config import ConfigError, RunConfig, load_config_file, save_config
 from trm.data.format import DatasetMetadata, atomic_write_text
@@ -181,8 +181,8 @@ def resolve_step_dir(path: str | Path) -> Path:
         return path
     found = latest_checkpoint(path)
     if found is None:
-        raise FileNotFoundError(
-            f"{path}: no complete checkpoint (expected a run dir, its checkpoints/ or a step dir)"
+        raise MissingCheckpointError(
+            "no complete checkpoint (expected a run dir, its checkpoints/ or a step dir)", file=str(path)
         )
     return found
 
@@ -224,7 +224,7 @@ def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> di
     try:
         return load_file(str(path), device=str(device))
     except FileNotFoundError:
-        raise CheckpointError("missing", file=str(path)) from None
+        raise MissingCheckpointError("missing", file=str(path)) from None
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"not a readable safetensors file ({e})", file=str(path)) from None
 
@@ -243,7 +243,9 @@ def load_training_state(step_dir: str | Path, map_location: str | torch.device =
     """``state.pt`` of one's own run (a pickle: never load one from an untrusted source)."""
     f = Path(step_dir) / "state.pt"
     if not f.is_file():
-        raise FileNotFoundError(f"{f}: no training state in this checkpoint; it cannot be resumed")
+        raise MissingCheckpointError(
+            "no training state in this checkpoint; it cannot be resumed", file=str(f)
+        )
     return torch.load(f, map_location=map_location, weights_only=False)
 
 

@@ -37,10 +37,11 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from trm.checkpoints import run_dir as ckpt
+from trm.checkpoints.errors import CheckpointError
 from trm.config import ConfigError, RunConfig, save_config
 from trm.data.format import open_split
 from trm.device import autocast, pick_device, pick_dtype
-from trm.training import checkpoint as ckpt
 from trm.training import distributed as dist
 from trm.training.ema import EMA
 from trm.training.logging import MetricsLogger, NullLogger, truncate_metrics
@@ -146,7 +147,18 @@ class Trainer:
             f"{self.loader.examples_per_epoch:,} examples/epoch"
         )
         if resume and existing is not None:
-            self._load(existing)
+            found, skipped = ckpt.latest_verified_checkpoint(self.out_dir)  # checksums of meta.json
+            for step_dir, reason in skipped:  # said even without progress output: a checkpoint was lost
+                if self.info.is_main:
+                    tqdm.write(
+                        f"resume: skipped {step_dir.name}, it does not verify: {reason}", file=sys.stderr
+                    )
+            if found is None:
+                raise CheckpointError(
+                    f"none of the {len(skipped)} checkpoints verifies; nothing to resume from",
+                    file=str(self.out_dir / "checkpoints"),
+                )
+            self._load(found)
         elif resume:
             self._say(f"resume: no checkpoint in {self.out_dir}; starting from scratch")
 
