@@ -117,6 +117,17 @@ def test_grid_and_text_agree_and_steps(client, models):
     assert by_text == by_grid and len(by_text["steps"]) == 5 and by_text["question"] == grid
 
 
+def test_test_time_compute_passes_through(client, models):
+    text = sudoku_text(6, seed=5)
+    r = client.post("/api/solve", json={"model": "sudoku", "puzzle": text, "ttc": "noise:k=3,sigma=0.3"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    direct = models["sudoku"].solver.solve(text, ttc="noise:k=3,sigma=0.3")
+    assert body["ttc"]["candidates"] == 3 == len(direct.candidates)
+    assert body["ttc"]["chosen"] == direct.chosen and body["answer"] == direct.answer.tolist()
+    assert client.post("/api/solve", json={"model": "sudoku", "puzzle": text}).json()["ttc"] is None
+
+
 def test_one_model_needs_no_name(models):
     with TestClient(create_app({"maze": models["maze"]})) as c:
         r = c.post("/api/solve", json={"puzzle": maze_text(seed=2)})
@@ -160,7 +171,9 @@ BAD = [
     ({**S, "puzzle": sudoku_text(), "steps": 65}, 422, "steps must be between 1 and 64"),
     ({**S, "puzzle": sudoku_text(), "steps": "3"}, 422, "steps"),
     ({**S, "puzzle": sudoku_text(), "stpes": 3}, 422, "stpes"),
-    ({**S, "puzzle": sudoku_text(), "ttc": "no-such-method:k=2"}, 422, ""),
+    ({**S, "puzzle": sudoku_text(), "ttc": "no-such-method:k=2"}, 422, "bad ttc"),
+    ({**S, "puzzle": sudoku_text(), "ttc": "noise:k=100"}, 422, "100 candidates, the limit is 64"),
+    ({**S, "puzzle": sudoku_text(), "ttc": "steps:n=99"}, 422, "steps must be between 1 and 64"),
     ({"model": "maze", "puzzle": with_cell(MAZE, *MAZE_OPEN, START)}, 422, "bad puzzle"),  # two starts
     ({"model": "maze", "puzzle": with_cell(MAZE, *MAZE_OPEN, 9)}, 422, "values outside"),
     ({"model": "maze", "puzzle": maze_grid(side=5)}, 422, "does not fit model 'maze'"),

@@ -28,10 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import trm
-from trm.serve.batching import SolveQueue, ttc_support
+from trm.serve.batching import SolveQueue
 from trm.serve.examples import example_puzzle
 from trm.serve.registry import ServedModel, ServeError, pick_model
-from trm.serve.request_io import Limits, check_steps, read_question, solution_json
+from trm.serve.request_io import Limits, check_steps, check_ttc, read_question, solution_json
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -55,6 +55,12 @@ class StepOut(BaseModel):
     valid: bool
 
 
+class TTCOut(BaseModel):
+    candidates: int
+    chosen: int
+    calls: int
+
+
 class SolveResponse(BaseModel):
     model: str
     task: str
@@ -63,6 +69,7 @@ class SolveResponse(BaseModel):
     valid: bool
     halt_step: int | None
     steps: list[StepOut]
+    ttc: TTCOut | None = None
 
 
 class ModelInfo(BaseModel):
@@ -189,8 +196,8 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
         """Solve one puzzle; the answer, its validity, every supervision step and where halting stops."""
         served = pick_model(models, req.model)
         check_steps(req.steps, limits)
-        if req.ttc is not None and ttc_support(served.solver) is None:
-            raise ServeError(422, "this version of trm has no test-time compute: leave 'ttc' out")
+        if req.ttc is not None:
+            check_ttc(req.ttc, limits)
         question = read_question(served, req.puzzle, limits)
         solution = await queue.solve(served, question, steps=req.steps, ttc=req.ttc)
         return solution_json(served, solution)

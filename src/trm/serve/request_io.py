@@ -37,10 +37,18 @@ class Limits:
     max_steps: int = 64  # supervision steps one request may ask for (422 beyond)
     max_pending: int = 32  # solves waiting or running at once, over all models (429 beyond)
     max_batch: int = 32  # requests solved together in one batch
+    max_ttc_candidates: int = 64  # test-time compute: trajectories x copies per request (422 beyond)
     batch_window_s: float = 0.01  # how long the first request of a batch waits for others to join
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_side", "max_steps", "max_pending", "max_batch"):
+        for name in (
+            "max_body_bytes",
+            "max_side",
+            "max_steps",
+            "max_pending",
+            "max_batch",
+            "max_ttc_candidates",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"limit {name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.batch_window_s <= 1:
@@ -50,6 +58,23 @@ class Limits:
 def check_steps(steps: int | None, limits: Limits) -> None:
     if steps is not None and not 1 <= steps <= limits.max_steps:
         raise ServeError(422, f"steps must be between 1 and {limits.max_steps}, got {steps}")
+
+
+def check_ttc(ttc: str, limits: Limits) -> None:
+    """Refuse a test-time compute spec that is unreadable or asks for more work than the limits allow."""
+    try:
+        from trm.inference.ttc.spec import parse_spec
+    except ImportError:
+        raise ServeError(422, "this version of trm has no test-time compute: leave 'ttc' out") from None
+    try:
+        spec = parse_spec(ttc)
+    except ValueError as e:
+        raise ServeError(422, f"bad ttc: {e}") from None
+    if spec.candidates > limits.max_ttc_candidates:
+        raise ServeError(
+            422, f"ttc asks for {spec.candidates} candidates, the limit is {limits.max_ttc_candidates}"
+        )
+    check_steps(spec.steps, limits)
 
 
 def _grid_array(rows: list[list[int]], limits: Limits) -> np.ndarray:
@@ -124,8 +149,19 @@ def _finite(x: float) -> float | None:
 
 
 def solution_json(served: ServedModel, solution: Solution) -> dict[str, Any]:
-    """The API's answer: the last grid, its validity, every step, and where halting would stop."""
+    """The API's answer: the last grid, its validity, every step, and where halting would stop.
+
+    With test-time compute the steps are the chosen candidate's, and ``ttc`` says how many candidates
+    there were, which one was chosen and the network calls spent."""
+    extra = {}
+    if getattr(solution, "candidates", None):
+        extra["ttc"] = {
+            "candidates": len(solution.candidates),
+            "chosen": int(solution.chosen),
+            "calls": int(solution.calls),
+        }
     return {
+        **extra,
         "model": served.name,
         "task": solution.task,
         "question": np.asarray(solution.question).tolist(),

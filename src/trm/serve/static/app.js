@@ -103,6 +103,7 @@ function makeCell(task, value, r, c, rows, cols) {
   cell.className = "cell";
   cell.dataset.row = r;
   cell.dataset.col = c;
+  cell.dataset.value = value;
   cell.classList.add(...task.classes(value));
   if (task.boxes) {
     const [br, bc] = task.boxes(rows);
