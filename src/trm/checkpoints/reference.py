@@ -42,6 +42,7 @@ from trm.config import ConfigError, ModelConfig, RunConfig, build_config
 from trm.data.format import REFERENCE_METADATA_FILE, DatasetMetadata
 
 CONFIG_FILE = "all_config.yaml"
+_WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
 STEP_FILE = re.compile(r"^step_(\d+)$")
 _PREFIXES = ("_orig_mod.", "model.", "inner.")
 _NAMES = {
@@ -68,21 +69,24 @@ _TASKS = {"sudoku": (11, 81, (9, 9)), "maze": (6, 900, (30, 30)), "arc": (12, 90
 
 @dataclass(frozen=True)
 class ReferenceFiles:
-    weights: Path  # step_<N> (or a .safetensors/.pt file in the reference key layout)
+    weights: Path  # step_<N>, ``checkpoint``, or one .pt/.pth/.bin/.safetensors file in the reference layout
     config: Path | None  # all_config.yaml beside it
     dataset: Path | None  # dataset.json beside it
 
 
 def find_reference(path: str | Path) -> ReferenceFiles:
-    """A ``step_N`` file, or a folder holding one (the highest N), with its neighbours."""
+    """A weights file, or a folder holding one (the highest ``step_N``, else ``checkpoint``, else the
+    only .pt/.pth/.bin/.safetensors file), with its neighbours."""
     path = Path(path)
     if path.is_file():
         weights = path
     elif path.is_dir():
         steps = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := STEP_FILE.match(p.name)))
-        others = sorted(p for p in path.iterdir() if p.suffix in (".pt", ".pth", ".safetensors"))
+        others = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
         if steps:
             weights = steps[-1][1]
+        elif (path / "checkpoint").is_file():  # the name the HRM authors' hub repositories use
+            weights = path / "checkpoint"
         elif len(others) == 1:
             weights = others[0]
         else:
@@ -100,11 +104,13 @@ def find_reference(path: str | Path) -> ReferenceFiles:
 
 
 def is_reference(path: str | Path) -> bool:
-    """Whether ``path`` is a reference ``step_N`` file or a folder holding one."""
+    """Whether ``path`` is a reference ``step_N`` file, or a folder holding one or an ``all_config.yaml``."""
     path = Path(path)
     if path.is_file():
         return bool(STEP_FILE.match(path.name)) or (path.parent / CONFIG_FILE).is_file()
-    return path.is_dir() and any(STEP_FILE.match(p.name) and p.is_file() for p in path.iterdir())
+    return path.is_dir() and (
+        (path / CONFIG_FILE).is_file() or any(STEP_FILE.match(p.name) and p.is_file() for p in path.iterdir())
+    )
 
 
 def safe_load_state(path: str | Path) -> dict[str, Tensor]:

@@ -62,6 +62,18 @@ def reject_config(config: RunConfig | ModelConfig | None, spec: str | Path) -> N
         )
 
 
+def reference_options(
+    task: str | None = None, seq_len: int | None = None, vocab_size: int | None = None
+) -> RunConfig | None:
+    """The ``--task/--seq-len/--vocab-size`` options as a partial RunConfig (None when none is given)."""
+    model = {k: v for k, v in (("seq_len", seq_len), ("vocab_size", vocab_size)) if v is not None}
+    if task is None and not model:
+        return None
+    return RunConfig.model_validate(
+        {**({"task": task} if task else {}), **({"model": model} if model else {})}
+    )
+
+
 def load_any(
     spec: str | Path,
     device: str | torch.device = "auto",
