@@ -117,13 +117,13 @@ def test_retries_timeouts_and_malformed_bodies(data, puzzles, tmp_path):
         if i == 1 and seen[i] == 1:
             return Reply(raw=b"<html>bad gateway</html>")
         if i == 2:
-            return Reply(content="too late", delay=1.0)
+            return Reply(content="too late", delay=2.5)
         if i == 3 and seen[i] == 1:
             return Reply(raw=b'{"unexpected": true}')
         return good
 
     with StubServer(respond) as stub:
-        report = evaluate_llm(_settings(data, tmp_path / "r.json", stub.url, timeout=0.3, retries=2, limit=5))
+        report = evaluate_llm(_settings(data, tmp_path / "r.json", stub.url, timeout=1.0, retries=2, limit=5))
     recs = {r["index"]: r for r in report["records"]}
     assert recs[0]["attempts"] == 3 and recs[0]["exact"] and recs[0]["error"] is None
     assert recs[1]["attempts"] == 2 and recs[1]["exact"]
