@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from trm.data.errors import InputError
 
-__all__ = ["InputError", "MismatchError", "MissingFileError", "RunLockedError", "user_errors"]
+__all__ = ["InputError", "MismatchError", "MissingFileError", "RunLockedError", "one_line", "user_errors"]
 
 
 class MismatchError(InputError):
@@ -43,3 +43,13 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from trm.config import ConfigError
 
     return (InputError, ConfigError, RunLockedError)
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (a config error lists its keys on several lines: joined by ``;``)."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return lines[0] + (": " + "; ".join(lines[1:]) if len(lines) > 1 else "")

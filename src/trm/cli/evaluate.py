@@ -98,10 +98,13 @@ def evaluate(
     ds = open_split(data_path, split)
     for key in ("vocab_size", "seq_len"):
         if getattr(ds.metadata, key) != getattr(metadata, key):
-            raise typer.BadParameter(
-                f"{data_path}/{split} has {key}={getattr(ds.metadata, key)}, the model was trained with "
-                f"{getattr(metadata, key)}",
-                param_hint="--data",
+            from trm.errors import MismatchError
+
+            rows, cols = metadata.grid_shape
+            raise MismatchError(
+                f"{key}={getattr(ds.metadata, key)}, but this model takes {metadata.task} data with "
+                f"{key}={getattr(metadata, key)} ({rows}x{cols} grids)",
+                file=str(ds.path / "metadata.json"),
             )
     dev = next(model.parameters()).device
     if ttc is not None:

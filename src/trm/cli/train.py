@@ -42,21 +42,18 @@ def train(
     Writes config.yaml, metrics.jsonl, tensorboard/ and checkpoints/ under the recipe's out_dir.
     Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
     """
-    from trm.config import ConfigError, load_recipe
+    from trm.config import load_recipe  # a ConfigError is reported by the command group (one line, exit 2)
 
+    config = load_recipe(recipe, overrides or [])
+    from trm.training.loop import TrainingInterrupted
+    from trm.training.loop import train as run_training
+
+    out = config.out_dir
+    typer.echo(
+        f"run {config.name}: logs {out}/metrics.jsonl, {out}/tensorboard; checkpoints {out}/checkpoints"
+    )
     try:
-        config = load_recipe(recipe, overrides or [])
-        from trm.training.loop import TrainingInterrupted
-        from trm.training.loop import train as run_training
-
-        out = config.out_dir
-        typer.echo(
-            f"run {config.name}: logs {out}/metrics.jsonl, {out}/tensorboard; checkpoints {out}/checkpoints"
-        )
         result = run_training(config, resume=resume, progress=progress)
-    except ConfigError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
     except TrainingInterrupted as e:
         typer.echo(f"interrupted; checkpoint: {e.checkpoint}; continue with --resume", err=True)
         raise typer.Exit(130) from None
