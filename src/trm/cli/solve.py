@@ -45,6 +45,7 @@ def solve(
 ) -> None:
     """Solve a puzzle: print the answer, whether it is valid, and where the halting head would stop."""
     from rich.console import Console
+    from rich.markup import escape
 
     from trm.data.errors import InputError
     from trm.inference.solver import Solver
@@ -60,7 +61,7 @@ def solve(
     try:
         solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id, ttc=spec)
     except InputError as e:
-        console.print(f"[red]bad puzzle:[/red] {e}")
+        console.print(f"[red]bad puzzle:[/red] {escape(str(e))}", soft_wrap=True)  # one line, no markup
         raise typer.Exit(2) from None
     if trace:
         console.print(trace_text(solution))

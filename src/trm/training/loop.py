@@ -241,7 +241,13 @@ class Trainer:
             raise ConfigError(
                 f"{step_dir} was written by {state['world_size']} ranks; resume with the same number"
             )
-        self.model.load_state_dict(load_file(str(step_dir / "model.safetensors"), device=str(self.device)))
+        weights = load_file(str(step_dir / "model.safetensors"), device=str(self.device))
+        try:
+            self.model.load_state_dict(weights)
+        except RuntimeError as e:  # names or shapes differ: the config does not fit the checkpoint
+            from trm.training.misfit import misfit_error
+
+            raise misfit_error(step_dir, self.config, e) from None
         if self.ema is not None:
             ema_file = step_dir / "ema.safetensors"
             if not ema_file.is_file():
