@@ -8,7 +8,7 @@ dataset metadata, so adding a task touches no model or training code.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -40,6 +40,7 @@ _REGISTRY: dict[str, str] = {
     "sudoku": "trm.data.sudoku.task:SudokuTask",
     "maze": "trm.data.maze.task:MazeTask",
     "arc": "trm.data.arc.task:ArcTask",
+    "grid": "trm.data.grid.task:GridTask",
 }
 
 
@@ -48,8 +49,13 @@ def register_task(name: str, target: str) -> None:
     _REGISTRY[name] = target
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str, metadata: Any = None) -> Task:
+    """The codec of task ``name``. Codecs that depend on the dataset (a user's vocabulary: ``grid``) define
+    ``from_metadata``; given the split's ``metadata``, it builds the codec. Other codecs ignore it."""
     if name not in _REGISTRY:
         raise KeyError(f"unknown task {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(import_module(module), cls)()
+    module, cls_name = _REGISTRY[name].split(":")
+    cls = getattr(import_module(module), cls_name)
+    if metadata is not None and hasattr(cls, "from_metadata"):
+        return cls.from_metadata(metadata)
+    return cls()

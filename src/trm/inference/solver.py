@@ -52,7 +52,7 @@ class Solver:
         self.model = model.eval()
         self.config = config
         self.metadata = metadata
-        self.task: Task = get_task(metadata.task)
+        self.task: Task = get_task(metadata.task, metadata)  # a grid codec reads its vocabulary there
         params = list(model.parameters())
         self.device = params[0].device if params else torch.device("cpu")
         self.dtype = pick_dtype(self.device, dtype) if isinstance(dtype, str) else dtype

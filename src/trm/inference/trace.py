@@ -50,6 +50,7 @@ class Solution:
     trace: list[Step]  # one entry per supervision step
     halted_at: int | None  # first step with q_halt > 0, or None
     task: str  # task name (selects the codec and the colours of pictures)
+    symbols: tuple[str, ...] | None = None  # the task's own symbol of each grid value (user grid tasks)
 
 
 def _is_file(text: str) -> bool:
@@ -106,6 +107,7 @@ def build_solution(
         trace=trace,
         halted_at=halted_at,
         task=metadata.task,
+        symbols=getattr(task, "symbols", None),
     )
 
 

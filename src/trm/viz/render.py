@@ -5,7 +5,8 @@ Design choices:
 - **Generic over tasks, styled by task name.** A grid is an [rows, cols] array of task values; the task
   name picks how a cell is drawn: Sudoku digits (clues dark, model-filled digits blue, cells that break a
   rule or a clue red), Maze cells (wall / open / S / G / path colours), ARC colours (the 0-9 ARC palette).
-  Any other task gets its values as text on a neutral palette.
+  Any other task gets its values as text on a neutral palette; ``symbols`` (a user grid task's own symbol
+  of each value, :attr:`trm.inference.trace.Solution.symbols`) replaces the numbers by those symbols.
 - **Changed cells are marked** everywhere: bold yellow in the terminal, a yellow highlight in pictures.
   ``changed`` is the bool mask of :class:`trm.inference.solver.Step` (cells that differ from the step
   before).
@@ -74,7 +75,9 @@ def sudoku_conflicts(grid: np.ndarray, question: np.ndarray | None = None) -> np
 
 
 # -- terminal ------------------------------------------------------------------------------------------------
-def _cell_text(task: str, value: int) -> str:
+def _cell_text(task: str, value: int, symbols: Sequence[str] | None = None) -> str:
+    if symbols is not None:
+        return symbols[value] if 0 <= value < len(symbols) else "?"
     if task == "sudoku":
         return "." if value == 0 else (str(value) if value < 10 else chr(ord("A") + value - 10))
     if task == "maze":
@@ -105,6 +108,7 @@ def grid_text(
     task: str = "sudoku",
     question: np.ndarray | None = None,
     changed: np.ndarray | None = None,
+    symbols: Sequence[str] | None = None,
 ) -> Text:
     """A grid as rich Text: clues plain bold, model cells cyan, changed cells bold yellow, rule breaks red."""
     g = np.asarray(grid)
@@ -116,6 +120,8 @@ def grid_text(
     rows, cols = g.shape
     box = sudoku_box_shape(rows) if task == "sudoku" and rows == cols else None
     sep = " " if task in ("sudoku",) or (task not in ("maze", "arc") and g.max(initial=0) >= 10) else ""
+    if symbols is not None:
+        sep = "" if all(len(s) == 1 for s in symbols) else " "
     out = Text()
     for r in range(rows):
         if box and r and r % box[0] == 0:
@@ -132,7 +138,7 @@ def grid_text(
             style = _cell_style(
                 task, value, clue=clue, changed=bool(ch is not None and ch[r, c]), wrong=bool(wrong[r, c])
             )
-            out.append(_cell_text(task, value), style=style)
+            out.append(_cell_text(task, value, symbols), style=style)
         if r < rows - 1:
             out.append("\n")
     return out
@@ -150,7 +156,13 @@ def trace_text(solution: Any) -> Group:
             head.append("  <- halting head stops here", style="magenta")
         parts += [
             head,
-            grid_text(step.grid, task=solution.task, question=solution.question, changed=step.changed),
+            grid_text(
+                step.grid,
+                task=solution.task,
+                question=solution.question,
+                changed=step.changed,
+                symbols=getattr(solution, "symbols", None),
+            ),
             Text(""),
         ]
     return Group(*parts)
@@ -190,6 +202,7 @@ def draw_grid(
     question: np.ndarray | None = None,
     changed: np.ndarray | None = None,
     title: str | None = None,
+    symbols: Sequence[str] | None = None,
 ) -> None:
     """Draw one grid on a matplotlib Axes (see the module docstring for the colours)."""
     g = np.asarray(grid, dtype=np.int64)
@@ -237,7 +250,7 @@ def draw_grid(
             ax.text(
                 c + 0.5,
                 r + 0.5,
-                _cell_text(task, value),
+                _cell_text(task, value, symbols),
                 ha="center",
                 va="center",
                 fontsize=size,
@@ -259,10 +272,11 @@ def render_png(
     changed: np.ndarray | None = None,
     task: str = "sudoku",
     title: str | None = None,
+    symbols: Sequence[str] | None = None,
 ) -> Path:
     """One grid as a PNG: clues dark, model-filled digits blue, changed cells highlighted."""
     fig, axes = new_figure(3.2, 3.4 if title else 3.2)
-    draw_grid(axes[0, 0], grid, task=task, question=question, changed=changed, title=title)
+    draw_grid(axes[0, 0], grid, task=task, question=question, changed=changed, title=title, symbols=symbols)
     save_figure(fig, Path(path), bbox_inches="tight")
     return Path(path)
 
@@ -293,13 +307,22 @@ def refinement_png(
 ) -> Path:
     """The answer after every step, left to right in rows of ``columns`` (a Solution or list of Steps)."""
     steps, question, task = _unpack(trace, question, task)
+    symbols = getattr(trace, "symbols", None)
     ncols = min(columns, len(steps))
     nrows = -(-len(steps) // ncols)
     fig, axes = new_figure(2.2 * ncols, 2.4 * nrows, nrows, ncols)
     for i, ax in enumerate(axes.ravel()):
         if i < len(steps):
             s = steps[i]
-            draw_grid(ax, s.grid, task=task, question=question, changed=s.changed, title=_step_title(s))
+            draw_grid(
+                ax,
+                s.grid,
+                task=task,
+                question=question,
+                changed=s.changed,
+                title=_step_title(s),
+                symbols=symbols,
+            )
         else:
             ax.axis("off")
     fig.tight_layout()
@@ -307,13 +330,19 @@ def refinement_png(
     return Path(path)
 
 
-def _frame(step: Any, question: Any, task: str) -> Any:
+def _frame(step: Any, question: Any, task: str, symbols: Sequence[str] | None = None) -> Any:
     """One step drawn as a PIL RGB image (fixed size, so every frame of a GIF matches)."""
     from PIL import Image
 
     fig, axes = new_figure(3.2, 3.5)
     draw_grid(
-        axes[0, 0], step.grid, task=task, question=question, changed=step.changed, title=_step_title(step)
+        axes[0, 0],
+        step.grid,
+        task=task,
+        question=question,
+        changed=step.changed,
+        title=_step_title(step),
+        symbols=symbols,
     )
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -331,7 +360,7 @@ def refinement_gif(
 ) -> Path:
     """An animated GIF with one frame per step (each titled with its step, so no two frames are equal)."""
     steps, question, task = _unpack(trace, question, task)
-    frames = [_frame(s, question, task) for s in steps]
+    frames = [_frame(s, question, task, getattr(trace, "symbols", None)) for s in steps]
     path = Path(path)
     with atomic_file(path, "wb") as f:
         frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)

@@ -16,6 +16,8 @@ Design choices:
 - :func:`crop` reads a model's prediction back as a grid by the EOS border, from the top-left corner (test
   inputs are never translated): the width is the run of colour tokens on row 0, the height the run of rows
   whose first ``width`` tokens are all colours. A prediction without a colour at (0, 0) has no grid (None).
+- The canvas shape and the vocabulary are parameters (ARC's 30x30 and 12 tokens by default), so the user
+  grids of :mod:`trm.data.grid` share this layout on a canvas sized to their data and any number of symbols.
 """
 
 from __future__ import annotations
@@ -48,50 +50,61 @@ def paste(flat: np.ndarray, starts: np.ndarray, pieces: np.ndarray, side: int = 
 
 
 def place(canvas: np.ndarray, grids: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
-    """Draw ``grids`` [V, h, w] into ``canvas`` [V, 31, 31] (PAD-filled) at offsets (rows[v], cols[v]).
+    """Draw ``grids`` [V, h, w] into ``canvas`` [V, H+1, W+1] (PAD-filled) at offsets (rows[v], cols[v]).
 
-    The canvas has one spare row and column, so a border that falls off the 30x30 grid needs no clipping;
-    the caller keeps ``canvas[:, :30, :30]``.
+    The canvas has one spare row and column (ARC: 31x31 for the 30x30 grid), so a border that falls off the
+    H x W grid needs no clipping; the caller keeps ``canvas[:, :H, :W]``.
     """
     v, h, w = grids.shape
-    side = canvas.shape[-1]
-    if side != SIDE + 1 or not canvas.flags.c_contiguous:
-        raise ValueError(f"place needs a C-contiguous [V, {SIDE + 1}, {SIDE + 1}] canvas, got {canvas.shape}")
-    if v and (int(rows.max()) + h > SIDE or int(cols.max()) + w > SIDE):
-        raise ValueError(f"a {h}x{w} grid at the given offsets does not fit the {SIDE}x{SIDE} canvas")
-    starts = np.arange(v) * side * side + rows * side + cols
-    paste(canvas.reshape(-1), starts, tiles(grids.astype(np.uint8) + COLOUR_OFFSET), side)
+    if canvas.ndim != 3 or not canvas.flags.c_contiguous:
+        raise ValueError(f"place needs a C-contiguous [V, H+1, W+1] canvas, got {canvas.shape}")
+    height, width = canvas.shape[1] - 1, canvas.shape[2] - 1
+    if v and (int(rows.max()) + h > height or int(cols.max()) + w > width):
+        raise ValueError(f"a {h}x{w} grid at the given offsets does not fit the {height}x{width} canvas")
+    stride = width + 1
+    starts = np.arange(v) * canvas.shape[1] * stride + rows * stride + cols
+    paste(canvas.reshape(-1), starts, tiles(grids.astype(np.uint8) + COLOUR_OFFSET), stride)
 
 
-def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """One grid [h, w] -> tokens [900] uint8."""
-    canvas = np.zeros((1, SIDE + 1, SIDE + 1), dtype=np.uint8)
+def encode_grid(
+    grid: np.ndarray, offset: tuple[int, int] = (0, 0), shape: tuple[int, int] = GRID_SHAPE
+) -> np.ndarray:
+    """One grid [h, w] -> tokens [rows * cols] uint8 on a canvas of ``shape`` (ARC: [900])."""
+    rows, cols = shape
+    canvas = np.zeros((1, rows + 1, cols + 1), dtype=np.uint8)
     place(canvas, np.asarray(grid, dtype=np.uint8)[None], np.array([offset[0]]), np.array([offset[1]]))
-    return np.ascontiguousarray(canvas[0, :SIDE, :SIDE]).reshape(SEQ_LEN)
+    return np.ascontiguousarray(canvas[0, :rows, :cols]).reshape(rows * cols)
 
 
-def crop(tokens: np.ndarray) -> np.ndarray | None:
-    """Tokens [900] or [30, 30] -> the grid drawn at the top-left, cut at the EOS border (None: no grid)."""
-    t = np.asarray(tokens).reshape(SIDE, SIDE)
-    is_colour = (t >= COLOUR_OFFSET) & (t < VOCAB_SIZE)
+def crop(
+    tokens: np.ndarray, shape: tuple[int, int] = GRID_SHAPE, vocab_size: int = VOCAB_SIZE
+) -> np.ndarray | None:
+    """Tokens [900] or [30, 30] (any canvas ``shape``) -> the grid drawn at the top-left, cut at the EOS
+    border (None: no grid). Tokens COLOUR_OFFSET..vocab_size-1 are cells."""
+    rows, cols = shape
+    t = np.asarray(tokens).reshape(rows, cols)
+    is_colour = (t >= COLOUR_OFFSET) & (t < vocab_size)
     row0 = is_colour[0]
-    width = SIDE if row0.all() else int(np.argmin(row0))
+    width = cols if row0.all() else int(np.argmin(row0))
     if width == 0:
         return None
     full = is_colour[:, :width].all(axis=1)
-    height = SIDE if full.all() else int(np.argmin(full))
+    height = rows if full.all() else int(np.argmin(full))
     return (t[:height, :width] - COLOUR_OFFSET).astype(np.uint8)
 
 
-def crop_shapes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised :func:`crop`: tokens [E, 900] -> (heights [E], widths [E]) of the grids (0: no grid)."""
-    t = np.asarray(tokens).reshape(-1, SIDE, SIDE)
-    is_colour = (t >= COLOUR_OFFSET) & (t < VOCAB_SIZE)  # [E, 30, 30]
+def crop_shapes(
+    tokens: np.ndarray, shape: tuple[int, int] = GRID_SHAPE, vocab_size: int = VOCAB_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`crop`: tokens [E, rows * cols] -> (heights [E], widths [E]); 0 where no grid."""
+    rows, cols = shape
+    t = np.asarray(tokens).reshape(-1, rows, cols)
+    is_colour = (t >= COLOUR_OFFSET) & (t < vocab_size)  # [E, rows, cols]
     row0 = is_colour[:, 0, :]
-    width = np.where(row0.all(axis=1), SIDE, np.argmin(row0, axis=1))  # [E]
-    prefix = np.cumprod(is_colour, axis=2, dtype=np.uint8)  # [E, 30, 30]: all colours in cols 0..c
-    full = prefix[np.arange(len(t)), :, np.maximum(width - 1, 0)].astype(bool)  # [E, 30] row r is full
-    height = np.where(full.all(axis=1), SIDE, np.argmin(full, axis=1))
+    width = np.where(row0.all(axis=1), cols, np.argmin(row0, axis=1))  # [E]
+    prefix = np.cumprod(is_colour, axis=2, dtype=np.uint8)  # [E, rows, cols]: all colours in cols 0..c
+    full = prefix[np.arange(len(t)), :, np.maximum(width - 1, 0)].astype(bool)  # [E, rows] row r is full
+    height = np.where(full.all(axis=1), rows, np.argmin(full, axis=1))
     height = np.where(width == 0, 0, height)
     return height.astype(np.int64), width.astype(np.int64)
 
