@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -117,3 +119,20 @@ def test_unreachable_server_stops_the_run(run_dir, tmp_path):
     assert "first 3 puzzles all failed" in res.output and "cannot reach" in res.output
     report = json.loads((tmp_path / "r.json").read_text())
     assert not report["complete"] and report["metrics"]["num_errors"] == 3
+
+
+def test_prompt_command_shows_the_question(run_dir, puzzles):
+    res = runner.invoke(
+        app, ["llm", "prompt", "--data", str(run_dir / "data"), "--index", "2", "--with-tool"]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("[system]") and "[user]" in res.output and TOOL_NAME in res.output
+    assert np.array_equal(FMT.read(res.output), puzzles[2].puzzle)
+    res = runner.invoke(app, ["llm", "prompt", "--data", str(run_dir / "data"), "--index", "99"])
+    assert res.exit_code == 2 and "no example 99" in res.output
+
+
+def test_the_cli_and_the_library_do_not_import_the_http_clients():
+    code = "import sys, trm, trm.cli; print(sorted(m for m in ('ollama', 'httpx') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -242,3 +242,8 @@ def test_ctrl_c_keeps_the_puzzle_in_flight(data, puzzles, tmp_path):
         report = evaluate_llm(_settings(data, out, stub.url, concurrency=1, resume=True))
         assert sorted(_index_of(b, puzzles) for b in stub.chat_requests()[before:]) == [3, 4, 5]
     assert report["complete"] and len(report["records"]) == 6
+
+
+def test_openai_host_without_v1_says_so(data, tmp_path):
+    with StubServer(lambda _a, _b: Reply()) as stub, pytest.raises(StopRun, match="including /v1"):
+        evaluate_llm(_settings(data, tmp_path / "r.json", stub.url, api="openai"))

@@ -100,6 +100,33 @@ def _print_metrics(console, report: dict) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
 
 
+@llm_app.command("prompt")
+def llm_prompt(
+    data: Annotated[Path, typer.Option("--data", help="Dataset folder (trm's format).")],
+    split: Annotated[str, typer.Option("--split", help="Split of the puzzle.")] = "test",
+    index: Annotated[int, typer.Option("--index", min=0, help="Example index in the split.")] = 0,
+    with_tool: Annotated[
+        bool, typer.Option("--with-tool", help="The prompt as --with-tool sends it (tool paragraph added).")
+    ] = False,
+) -> None:
+    """Print the chat messages trm llm eval sends for one puzzle."""
+    from trm.data.format import open_split
+    from trm.data.tasks import get_task
+    from trm.llm.formats import grid_format
+    from trm.llm.prompts import messages_for
+    from trm.llm.run import question_of
+
+    try:
+        ds = open_split(data, split)
+        fmt = grid_format(ds.metadata.task, tuple(ds.metadata.grid_shape))
+        question = question_of(ds, get_task(ds.metadata.task), index)
+    except (ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    for message in messages_for(fmt, question, with_tool=with_tool):
+        typer.echo(f"[{message['role']}]\n{message['content']}\n")
+
+
 @llm_app.command("compare")
 def llm_compare(
     reports: Annotated[list[Path], typer.Argument(help="Reports of trm llm eval and trm eval --out.")],

@@ -200,6 +200,13 @@ class OpenAIClient:
             raise _timeout_error(self.timeout) from None
         except httpx.TransportError as e:
             raise ChatError(f"cannot reach {self.base_url}: {e}", retryable=True) from None
+        if r.status_code == 404 and not self.base_url.endswith("/v1"):
+            raise ChatError(
+                f"HTTP 404 at {self.base_url}/chat/completions: for --api openai, --host is the base URL "
+                "up to and including /v1",
+                retryable=False,
+                status=404,
+            )
         if r.status_code != 200:
             raise _status_error(r.status_code, r.text)
         try:

@@ -84,6 +84,13 @@ def _num_examples(split, limit: int | None) -> int:
     )
 
 
+def question_of(split, task, index: int) -> np.ndarray:
+    """Example ``index`` of ``split`` as a question grid, decoded by the task's codec."""
+    if not 0 <= index < split.num_examples:
+        raise ValueError(f"{split.path}: no example {index} (it has {split.num_examples})")
+    return task.decode(np.asarray(split.inputs[index]), tuple(split.metadata.grid_shape))
+
+
 class _Asker:
     """Everything one conversation needs; ``__call__`` runs the conversation of one example."""
 
@@ -99,12 +106,9 @@ class _Asker:
             tool,
         )
 
-    def question(self, index: int) -> np.ndarray:
-        return self.task.decode(np.asarray(self.split.inputs[index]), tuple(self.split.metadata.grid_shape))
-
     def __call__(self, index: int) -> dict[str, Any]:
         s = self.settings
-        question = self.question(index)
+        question = question_of(self.split, self.task, index)
         messages = messages_for(self.fmt, question, with_tool=self.tool is not None)
         tools = [self.tool.spec()] if self.tool is not None else None
         record: dict[str, Any] = {"index": index, "question": self.fmt.write(question), "error": None}
