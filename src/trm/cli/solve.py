@@ -66,12 +66,17 @@ def solve(
     if trace:
         console.print(trace_text(solution))
     console.print("[bold]question[/bold]")
-    console.print(grid_text(solution.question, task=solution.task))
+    symbols = solution.symbols  # a user grid task's own symbols (None: the task draws its values)
+    console.print(grid_text(solution.question, task=solution.task, symbols=symbols))
     changed = (
         solution.answer != solution.question if solution.answer.shape == solution.question.shape else None
     )
     console.print("[bold]answer[/bold]")
-    console.print(grid_text(solution.answer, task=solution.task, question=solution.question, changed=changed))
+    console.print(
+        grid_text(
+            solution.answer, task=solution.task, question=solution.question, changed=changed, symbols=symbols
+        )
+    )
     verdict = "[bold green]valid[/bold green]" if solution.valid else "[bold red]not valid[/bold red]"
     halt = f"step {solution.halted_at}" if solution.halted_at else "never (q_halt <= 0 at every step)"
     console.print(f"{verdict} after {len(solution.trace)} steps; the halting head would stop at: {halt}")
@@ -80,7 +85,14 @@ def solve(
 
         console.print(describe(solution))
     if png is not None:
-        render_png(solution.answer, png, question=solution.question, changed=changed, task=solution.task)
+        render_png(
+            solution.answer,
+            png,
+            question=solution.question,
+            changed=changed,
+            task=solution.task,
+            symbols=symbols,
+        )
         console.print(f"answer drawn to {png}")
     if strip is not None:
         refinement_png(solution, strip)
