@@ -51,7 +51,7 @@ def model_card(step_dir: Path, repo: str, eval_report: dict[str, Any] | None = N
     del model
     header = {
         "library_name": "trm",
-        "tags": ["trm", "tiny-recursive-model", m.arch, metadata.task, "puzzle-solving"],
+        "tags": list(dict.fromkeys(["trm", "tiny-recursive-model", m.arch, metadata.task, "puzzle-solving"])),
         "model_type": m.arch,
         "parameters": params,
     }
@@ -61,7 +61,7 @@ def model_card(step_dir: Path, repo: str, eval_report: dict[str, Any] | None = N
         f"# {name}",
         "",
         f"A {m.arch.upper()} model ({m.mixer} mixer) for the **{metadata.task}** task, trained with "
-        f"[trm](https://pypi.org/project/trm/) {meta.get('trm_version', '?')}: {params:,} parameters "
+        f"trm {meta.get('trm_version', '?')}: {params:,} parameters "
         "(puzzle embedding excluded).",
         "",
         "| architecture | value |",

@@ -1,0 +1,159 @@
+"""``hf://`` checkpoints and ``trm push``, with huggingface_hub redirected to a local folder (no network).
+
+``FakeHub`` stands in for the hub: ``snapshot_download`` returns a repository's folder (named by a
+commit hash, as the real cache is) and ``HfApi.upload_folder`` copies into it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import huggingface_hub
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from conftest import shared_data_dir
+from trm.checkpoints import CheckpointError, load_any, load_for_inference, load_official, save_checkpoint
+from trm.checkpoints import resolve as resolve_mod
+from trm.checkpoints.hub import parse_spec
+from trm.cli import app
+from trm.config import RunConfig
+from trm.data.format import DatasetMetadata
+from trm.models import build_model
+
+REFERENCE = shared_data_dir() / "reference_checkpoints"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+class FakeHub:
+    def __init__(self, root):
+        self.root = root
+        self.calls = []
+
+    def repo(self, repo_id):
+        return self.root / repo_id / "snapshots" / COMMIT
+
+    def snapshot_download(self, repo_id, *, revision=None, allow_patterns=None, **kwargs):
+        self.calls.append((repo_id, revision, allow_patterns))
+        folder = self.repo(repo_id)
+        if not folder.is_dir():
+            raise OSError(f"404 Client Error: Repository Not Found for {repo_id}")
+        return str(folder)
+
+    def api(self, token=None):
+        hub = self
+
+        class Api:
+            def create_repo(self, repo_id, *, private=False, exist_ok=False):
+                hub.repo(repo_id).mkdir(parents=True, exist_ok=exist_ok)
+
+            def upload_folder(self, *, repo_id, folder_path, commit_message=None):
+                shutil.copytree(folder_path, hub.repo(repo_id), dirs_exist_ok=True)
+                return type("Commit", (), {"commit_url": f"https://hub.test/{repo_id}/commit/1"})()
+
+        return Api()
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    fake = FakeHub(tmp_path / "hub")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake.snapshot_download)
+    monkeypatch.setattr(huggingface_hub, "HfApi", fake.api)
+    monkeypatch.setenv("TRM_CACHE", str(tmp_path / "cache"))
+    return fake
+
+
+def test_specs_parse_and_bad_ones_are_named():
+    s = parse_spec("hf://arcprize/trm_arc_prize_verification/arc_v1_public@main")
+    assert (s.repo_id, s.subfolder, s.revision) == (
+        "arcprize/trm_arc_prize_verification",
+        "arc_v1_public",
+        "main",
+    )
+    assert parse_spec("hf://a/b") == parse_spec("hf://a/b/")
+    assert str(s) == "hf://arcprize/trm_arc_prize_verification/arc_v1_public@main"
+    for bad in ("hf://just-one", "hf://a/b c", "hf://"):
+        with pytest.raises(CheckpointError, match="hf://owner/repo"):
+            parse_spec(bad)
+
+
+def test_a_reference_checkpoint_on_the_hub_is_converted_once(hub, tmp_path, monkeypatch):
+    if not (REFERENCE / "trm_att").is_dir():
+        pytest.skip("reference checkpoints not available")
+    folder = hub.repo("someone/trm-att") / "sudoku"
+    shutil.copytree(REFERENCE / "trm_att", folder)
+    model, config, metadata = load_any("hf://someone/trm-att/sudoku@v1", device="cpu")
+    assert hub.calls == [("someone/trm-att", "v1", ["sudoku/*"])]
+    expected, _, _ = load_official(REFERENCE / "trm_att")
+    for (name, p), q in zip(model.state_dict().items(), expected.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    assert metadata.task == "sudoku" and config.model.mixer == "attention"
+    cached = tmp_path / "cache" / "hub" / "someone--trm-att" / COMMIT / "sudoku"
+    assert (cached / "checkpoints" / "latest").is_file()
+
+    def no_second_conversion(*args, **kwargs):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(resolve_mod, "convert", no_second_conversion)
+    load_any("hf://someone/trm-att/sudoku@v1", device="cpu")
+    with pytest.raises(CheckpointError, match="could not download: OSError: 404"):
+        load_any("hf://someone/missing", device="cpu")
+    with pytest.raises(CheckpointError, match="no folder 'nope'"):
+        load_any("hf://someone/trm-att/nope", device="cpu")
+
+
+META = DatasetMetadata(task="sudoku", vocab_size=8, seq_len=36, grid_shape=(6, 6), num_puzzle_identifiers=1)
+
+
+def _run(tmp_path):
+    cfg = RunConfig.model_validate(
+        dict(name="tiny", out_dir=str(tmp_path / "run"), task="sudoku",
+             model=dict(hidden_size=16, num_heads=2, num_layers=1, mixer="mlp_t", H_cycles=1, L_cycles=1,
+                        halt_max_steps=2, puzzle_emb_len=2, width_multiple=16))
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model(cfg, META)
+    ema = {k: v * 0.5 for k, v in model.state_dict().items()}
+    (tmp_path / "run").mkdir()
+    record = {"kind": "eval", "step": 5, "epoch": 1.0, "exact_accuracy": 0.625}
+    (tmp_path / "run" / "metrics.jsonl").write_text(json.dumps(record) + "\n")
+    return save_checkpoint(tmp_path / "run", step=5, epoch=1.0, model=model, config=cfg, metadata=META,
+                           ema_state=ema, state={"optimizer": {}})  # fmt: skip
+
+
+def test_push_then_hf_round_trips_our_run_bit_for_bit(hub, tmp_path):
+    step_dir = _run(tmp_path)
+    result = CliRunner().invoke(app, ["push", str(tmp_path / "run"), "--repo", "me/tiny-sudoku"])
+    assert result.exit_code == 0, result.output
+    assert "https://hub.test/me/tiny-sudoku" in result.output
+    repo = hub.repo("me/tiny-sudoku")
+    uploaded = sorted(p.name for p in repo.iterdir())
+    assert uploaded == ["README.md", "config.yaml", "ema.safetensors", "meta.json", "model.safetensors"]
+    for name in ("model.safetensors", "ema.safetensors", "config.yaml"):
+        assert (repo / name).read_bytes() == (step_dir / name).read_bytes()
+    assert sorted(json.loads((repo / "meta.json").read_text())["files"]) == [
+        "config.yaml", "ema.safetensors", "model.safetensors",
+    ]  # fmt: skip
+    card = (repo / "README.md").read_text()
+    assert card.startswith('---\nlibrary_name: "trm"\n') and "parameters: " in card
+    assert "| exact_accuracy | 0.6250 |" in card and "hf://me/tiny-sudoku" in card
+    for use_ema in (True, False):
+        ours, _, meta = load_for_inference(step_dir, device="cpu", use_ema=use_ema)
+        back, _, meta_back = load_any("hf://me/tiny-sudoku", device="cpu", use_ema=use_ema)
+        assert meta_back == meta
+        for (name, p), q in zip(ours.state_dict().items(), back.state_dict().values(), strict=True):
+            assert torch.equal(p, q), name
+    with pytest.raises(CheckpointError, match="apply to reference checkpoints only"):
+        load_any("hf://me/tiny-sudoku", device="cpu", config=RunConfig.model_validate({"task": "maze"}))
+
+
+def test_push_refuses_a_damaged_checkpoint(hub, tmp_path):
+    step_dir = _run(tmp_path)
+    data = bytearray((step_dir / "model.safetensors").read_bytes())
+    data[-1] ^= 1
+    (step_dir / "model.safetensors").write_bytes(bytes(data))
+    result = CliRunner().invoke(app, ["push", str(step_dir), "--repo", "me/broken"])
+    assert result.exit_code != 0
+    assert not hub.repo("me/broken").exists()
