@@ -19,14 +19,15 @@ NINE = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5
 
 
 def fails(capsys, args: list[str]) -> str:
-    """Run ``trm args``; assert exit code 2 and exactly one output line; return that line."""
+    """Run ``trm args``; assert exit code 2, no traceback, and the error on exactly one line; return it."""
     capsys.readouterr()
     with pytest.raises(SystemExit) as info:
         main(args)
     out, err = capsys.readouterr()
-    lines = [line for line in (out + err).splitlines() if line.strip()]
     assert info.value.code == 2, (out, err)
-    assert len(lines) == 1 and "Traceback" not in out + err, lines
+    assert "Traceback" not in out + err
+    lines = [line for line in (out + err).splitlines() if line.startswith(("error: ", "bad puzzle: "))]
+    assert len(lines) == 1 and len(err.strip().splitlines()) <= 1, (out, err)
     return lines[0]
 
 
@@ -144,3 +145,20 @@ def test_debug_shows_the_traceback_and_bugs_keep_theirs(capsys, tmp_path, monkey
     monkeypatch.setattr("trm.data.integrity.verify_dataset", broken)
     with pytest.raises(RuntimeError, match="a bug"):  # not a user error: not hidden
         main(args)
+
+
+def test_resume_with_a_model_that_does_not_fit_names_the_settings(capsys, tmp_path):
+    from test_training_loop import _write_dataset, tiny_config
+    from trm.config import save_config
+    from trm.training.loop import train
+
+    config = tiny_config(
+        _write_dataset(tmp_path / "data", n_train=16, n_test=8), tmp_path / "run", max_steps=1
+    )
+    train(config, stop_at_step=1, progress=False)
+    save_config(config, tmp_path / "recipe.yaml")
+    args = ["train", "--recipe", str(tmp_path / "recipe.yaml"), "--resume", "--no-progress"]
+    line = fails(capsys, [*args, "model.hidden_size=16"])
+    assert (
+        "the config does not fit this checkpoint" in line and "model.hidden_size=16 (checkpoint: 32)" in line
+    )
