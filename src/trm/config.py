@@ -88,6 +88,9 @@ class EvalConfig(_Strict):
     batch_size: int = Field(768, gt=0)
     halt_max_steps: int | None = Field(None, gt=0)  # default: the model's N_sup
     early_halt: bool = False  # stop a puzzle when q_halt > 0 (the papers run all steps)
+    # ARC: also score the votes of every evaluation of the run summed (arc/pooled/...), as the reference's
+    # evaluator does (a checkpoint ensemble); arc/pass@K stays the current model's alone. Not kept on resume.
+    pool_votes: bool = False
 
 
 class LoggingConfig(_Strict):

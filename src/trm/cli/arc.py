@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from trm.cli.checkpoint_args import CheckpointOption, VerifyOption
+from trm.cli.checkpoint_args import CHECKPOINT_HELP, VerifyOption
 
 arc_app = typer.Typer(help="ARC: voting evaluation, submissions, scoring, pictures.", no_args_is_help=True)
 
@@ -67,7 +67,10 @@ def score(
 
 @arc_app.command("evaluate")
 def evaluate(
-    checkpoint: CheckpointOption,
+    checkpoint: Annotated[
+        list[str],
+        typer.Option("--checkpoint", "-c", help=CHECKPOINT_HELP + " Repeat with --pool-votes to pool."),
+    ],
     data: Annotated[
         Path | None, typer.Option(help="ARC dataset folder (default: the checkpoint config's data.path).")
     ] = None,
@@ -85,41 +88,63 @@ def evaluate(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the EMA weights.")] = True,
     verify: VerifyOption = True,
+    pool_votes: Annotated[
+        bool,
+        typer.Option(
+            "--pool-votes",
+            help="Sum the votes of all --checkpoint models (the reference pools every evaluation of a run); "
+            "the submission and the arc/pooled/ metrics come from the pool.",
+        ),
+    ] = False,
 ) -> None:
     """Predict every variant of every test input, vote, write submission.json and print pass@K."""
     from rich.console import Console
 
     from trm.checkpoints import load_any
     from trm.data.arc.identifiers import VariantTable
-    from trm.data.format import atomic_write_text, open_split
+    from trm.data.format import atomic_write_text
     from trm.device import pick_dtype
-    from trm.evaluation.arc_voting import vote_on_dataset
-    from trm.evaluation.evaluate import evaluate as run_evaluation
+    from trm.evaluation.arc_voting import VoteTable, predict_and_vote
 
     console = Console()
-    model, config, _ = load_any(checkpoint, device=device, use_ema=ema, verify=verify)
-    root = data if data is not None else (Path(config.data.path) if config.data.path else None)
-    if root is None:
-        raise typer.BadParameter("the checkpoint's config has no data.path; pass --data", param_hint="--data")
-    split = open_split(root, "test")
-    dev = next(model.parameters()).device
-    result = run_evaluation(
-        model,
-        split,
-        batch_size=batch_size or config.eval.batch_size,
-        device=dev,
-        dtype=pick_dtype(dev, config.train.dtype),
-        halt_max_steps=steps or config.eval.halt_max_steps,
-        return_predictions=True,
-        progress=True,
-    )
-    arc = vote_on_dataset(
-        root, result.predictions, result.q_halt, indices=result.indices, submission_path=out
-    )
-    console.print(_metrics_table(arc.metrics, f"{checkpoint} on {root}"))
+    if len(checkpoint) > 1 and not pool_votes:
+        raise typer.BadParameter("several checkpoints need --pool-votes", param_hint="--checkpoint")
+    pool = VoteTable() if pool_votes else None
+    metrics: dict[str, float] = {}
+    roots: set[Path] = set()
+    for path in checkpoint:
+        model, config, _ = load_any(path, device=device, use_ema=ema, verify=verify)
+        root = data if data is not None else (Path(config.data.path) if config.data.path else None)
+        if root is None:
+            raise typer.BadParameter(
+                "the checkpoint's config has no data.path; pass --data", param_hint="--data"
+            )
+        roots.add(Path(root).resolve())
+        if len(roots) > 1:
+            raise typer.BadParameter(
+                f"pooled checkpoints must vote on one dataset, got {sorted(map(str, roots))}; pass --data",
+                param_hint="--checkpoint",
+            )
+        result, arc = predict_and_vote(
+            model,
+            root,
+            batch_size=batch_size or config.eval.batch_size,
+            dtype=pick_dtype(next(model.parameters()).device, config.train.dtype),
+            halt_max_steps=steps or config.eval.halt_max_steps,
+            submission_path=out,
+            pooled=pool,
+            progress=True,
+        )
+        console.print(_metrics_table(arc.metrics, f"{path} on {root}"))
+        own = {**result.metrics, **arc.metrics}
+        if len(checkpoint) == 1:
+            metrics = own
+        else:  # each checkpoint's own metrics under its name, the pool's as they are (the last are final)
+            metrics.update({f"{path}/{k}": v for k, v in own.items() if not k.startswith("arc/pooled/")})
+            metrics.update({k: v for k, v in own.items() if k.startswith("arc/pooled/")})
     console.print(f"submission written to {out}")
     if report is not None:
-        atomic_write_text(report, json.dumps({**result.metrics, **arc.metrics}, indent=1) + "\n")
+        atomic_write_text(report, json.dumps(metrics, indent=1) + "\n")
     if pictures is not None and pictures_limit:
         _pictures(pictures, pictures_limit, VariantTable.load(root), arc)
         console.print(f"pictures written to {pictures}")

@@ -8,8 +8,12 @@ among the top K (see :mod:`trm.evaluation.arc_score` for the two task scores).
 
 Design choices:
 
-- Fresh every time: :func:`arc_evaluate` builds a new :class:`VoteTable` per call; nothing is kept between
-  evaluations (the reference code's votes accumulated across evaluations).
+- Fresh by default: :func:`arc_evaluate` builds a new :class:`VoteTable` per call, so a score is the current
+  model's alone. Pooling is explicit: pass ``pooled`` (a table the caller keeps) and this call's votes are
+  added to it and the pooled table is scored too (metrics ``arc/pooled/...``; the submission then comes from
+  the pool). That reproduces the reference, whose evaluator never clears its votes, so its final pass@K is
+  an ensemble of every evaluation of the run (``eval.pool_votes`` in the trainer, ``trm arc evaluate
+  --pool-votes`` over several checkpoints). Votes are sums, so pooling order does not matter.
 - Works with one process or many: each process votes on the examples it predicted (``indices``); if
   ``torch.distributed`` is initialised the tables are gathered (``all_gather_object``) and merged, which is
   exact because votes are sums. Every rank returns the same result; write files on rank 0 only.
@@ -183,14 +187,37 @@ def arc_evaluate(
     solutions: dict[str, Sequence[np.ndarray]] | None = None,
     ks: Sequence[int] = DEFAULT_KS,
     submission_path: str | Path | None = None,
+    pooled: VoteTable | None = None,
 ) -> ArcResult:
     """Vote (gathering across processes), score against ``solutions`` if given, build the submission.
 
     Metrics (prefix ``arc/``): ``pass@K`` (TRM, fractional per test input), ``pass@K_strict`` (HRM,
     all-or-nothing), ``test_pass@K`` (per test input), ``num_tasks``, ``num_test_inputs``, ``no_grid``,
-    ``mean_candidates``.
+    ``mean_candidates``. With ``pooled``, this call's votes are added to it and the same metrics of the pool
+    follow under ``arc/pooled/``; ranks, submission and votes of the result are then the pool's.
     """
     votes = gather_votes(collect_votes(split, table, predictions, q_halt, indices))
+    if pooled is None:
+        return score_votes(votes, table, solutions, ks=ks, submission_path=submission_path)
+    pooled.merge(votes)
+    own = score_votes(votes, table, solutions, ks=ks)
+    result = score_votes(pooled, table, solutions, ks=ks, submission_path=submission_path)
+    result.metrics = {
+        **own.metrics,
+        **{k.replace("arc/", "arc/pooled/", 1): v for k, v in result.metrics.items()},
+    }
+    return result
+
+
+def score_votes(
+    votes: VoteTable,
+    table: VariantTable,
+    solutions: dict[str, Sequence[np.ndarray]] | None = None,
+    *,
+    ks: Sequence[int] = DEFAULT_KS,
+    submission_path: str | Path | None = None,
+) -> ArcResult:
+    """Rank, score and build the submission of a vote table (see :func:`arc_evaluate` for the metrics)."""
     ranks: dict[str, list[int | None]] = {}
     ncand = []
     for k, info in enumerate(table.tasks):
@@ -220,6 +247,7 @@ def vote_on_dataset(
     indices: np.ndarray | None = None,
     ks: Sequence[int] = DEFAULT_KS,
     submission_path: str | Path | None = None,
+    pooled: VoteTable | None = None,
 ) -> ArcResult:
     """:func:`arc_evaluate` on the ``test`` split of a dataset built by ``trm data arc`` (its variant table
     and ``arc_solutions.json``). The hook for a trainer's periodic evaluation on task "arc"."""
@@ -237,6 +265,7 @@ def vote_on_dataset(
         solutions=load_solutions(path=sol) if sol.exists() else None,
         ks=ks,
         submission_path=submission_path,
+        pooled=pooled,
     )
 
 
@@ -244,3 +273,43 @@ def _is_rank_zero() -> bool:
     import torch.distributed as dist
 
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def predict_and_vote(
+    model: Any,
+    root: str | Path,
+    *,
+    batch_size: int,
+    dtype: Any = "auto",
+    halt_max_steps: int | None = None,
+    limit: int | None = None,
+    submission_path: str | Path | None = None,
+    pooled: VoteTable | None = None,
+    progress: bool = False,
+) -> tuple[Any, ArcResult]:
+    """Predict every example of the ``test`` split of ARC dataset ``root`` with ``model`` (on its device) and
+    vote: ``(EvalResult, ArcResult)``. What ``trm arc evaluate`` and ``trm arc adapt`` run per model."""
+    from trm.data.format import open_split
+    from trm.evaluation.evaluate import evaluate
+
+    device = next(model.parameters()).device
+    result = evaluate(
+        model,
+        open_split(root, "test"),
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        halt_max_steps=halt_max_steps,
+        limit=limit,
+        return_predictions=True,
+        progress=progress,
+    )
+    arc = vote_on_dataset(
+        root,
+        result.predictions,
+        result.q_halt,
+        indices=result.indices,
+        submission_path=submission_path,
+        pooled=pooled,
+    )
+    return result, arc

@@ -139,6 +139,7 @@ class Trainer:
         self.step, self.carry, self.seconds_before = 0, None, 0.0
         self.last_checkpoint: Path | None = None
         self.last_saved_step = -1
+        self.vote_pool: Any = None  # ARC votes of every evaluation so far (eval.pool_votes)
 
         n_params = sum(p.numel() for p in self.dense_params)
         self._say(
@@ -338,10 +339,14 @@ class Trainer:
             self.model.train()
             metrics = result.metrics
             if self._votes_on_eval:  # ARC: vote over every variant of each test input (fresh each time)
-                from trm.evaluation.arc_voting import vote_on_dataset
+                from trm.evaluation.arc_voting import VoteTable, vote_on_dataset
 
+                if cfg.eval.pool_votes and self.vote_pool is None:
+                    self.vote_pool = VoteTable()  # eval.pool_votes: also score the run's votes summed
                 r = result
-                votes = vote_on_dataset(cfg.data.path, r.predictions, r.q_halt, indices=r.indices)
+                votes = vote_on_dataset(
+                    cfg.data.path, r.predictions, r.q_halt, indices=r.indices, pooled=self.vote_pool
+                )
                 metrics.update(votes.metrics)
             self.logger.log("eval", self.step, self.epoch, metrics)
             self._say(
