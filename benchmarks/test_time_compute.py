@@ -110,6 +110,9 @@ def draw(rows: list[dict], path: Path, title: str) -> None:
         if len(pts) < 2:
             continue
         x = [r["calls_ratio"] for r in pts]
+        if strategy == "steps":  # one candidate: every selection gives the same answer
+            ax.plot(x, [100 * r["q"] for r in pts], "-o", color=colour, label="steps (one trajectory)", ms=4)
+            continue
         ax.plot(x, [100 * r["q"] for r in pts], "-o", color=colour, label=f"{strategy}, select=q", ms=4)
         ax.plot(
             x, [100 * r["vote"] for r in pts], "--s", color=colour, label=f"{strategy}, select=vote", ms=4
