@@ -150,3 +150,13 @@ def test_augmented_answers_come_back_in_the_puzzles_frame(tokens):
     assert cands.best.shape == (4, 6, 36)
     assert (cands.best == tokens[:, None]).all() and (cands.last == tokens[:, None]).all()
     assert len({float(x) for x in cands.best_q.reshape(-1)}) > 1  # the copies the model saw differ
+
+
+def test_maze_copies_come_back_in_the_mazes_frame(rng):
+    mazes = rng.integers(1, 6, size=(3, 25))
+    runner = TTCRunner(
+        CopyModel(), parse_spec("augment:k=8"), task="maze", grid_shape=(5, 5), vocab_size=6,
+        device=torch.device("cpu"), dtype=torch.float32,
+    )  # fmt: skip
+    cands = runner.run(mazes, np.zeros(3))
+    assert (cands.last == mazes[:, None]).all() and cands.last.shape == (3, 8, 25)
