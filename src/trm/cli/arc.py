@@ -1,4 +1,5 @@
-"""``trm arc``: score an ARC Prize submission, evaluate a checkpoint with augmentation voting, draw a task."""
+"""``trm arc``: score an ARC Prize submission, evaluate checkpoints with augmentation voting (one, or several
+with their votes pooled), adapt a model to new tasks, draw a task."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.arc_adapt import adapt
 from trm.cli.checkpoint_args import CHECKPOINT_HELP, VerifyOption
 
-arc_app = typer.Typer(help="ARC: voting evaluation, submissions, scoring, pictures.", no_args_is_help=True)
+arc_app = typer.Typer(
+    help="ARC: voting evaluation, test-time adaptation, submissions, scoring, pictures.", no_args_is_help=True
+)
 
 
 def _solutions(set_name: str | None, solutions: Path | None):
@@ -148,6 +152,9 @@ def evaluate(
     if pictures is not None and pictures_limit:
         _pictures(pictures, pictures_limit, VariantTable.load(root), arc)
         console.print(f"pictures written to {pictures}")
+
+
+arc_app.command("adapt")(adapt)
 
 
 def _pictures(folder: Path, limit: int, table, arc) -> None:
