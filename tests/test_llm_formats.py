@@ -89,5 +89,6 @@ def test_prompts_state_rules_and_format(sudoku):
     assert [m["role"] for m in with_tool] == ["system", "user"] and "solve_puzzle" in with_tool[1]["content"]
     maze = grid_format("maze", (9, 9))
     assert "shortest path" in user_prompt(maze, generate_records(1, side=9, seed=2)[0].question)
-    with pytest.raises(ValueError, match="no LLM prompt for task 'arc'"):
-        grid_format("arc", (30, 30))
+    assert grid_format("arc", (30, 30)).task == "arc"
+    with pytest.raises(ValueError, match="no LLM prompt for task 'chess'; supported: sudoku, maze, arc"):
+        grid_format("chess", (8, 8))

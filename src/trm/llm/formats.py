@@ -15,20 +15,24 @@ Design choices:
   quotes, box-drawing characters), so ``5 3 4 | 6 7 8``, ``[5, 3, 4, ...]`` and markdown table rows all
   read. Maze rows may separate their cells by single spaces (``# . S``). In both, a label before the
   last ``:`` (``Row 3: ...``) is ignored. Anything else (a letter that is no cell) makes the line prose.
+- **ARC** grids have no fixed shape (:class:`ArcFormat`): rows of digits 0-9; the answer is the last
+  block of consecutive rows of equal width (at most 30 of them), or a JSON grid on one line.
 - Reading returns None when no block has the task's shape; the caller scores that as wrong. Only
   the shape is checked here; whether the answer is right is for the task's metrics.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
+from trm.data.arc.tasks_io import MAX_SIDE
 from trm.data.maze.grid import GOAL, OPEN, PATH, START, WALL
 from trm.data.sudoku.grid import DIGITS
 
-_SUDOKU_SEPARATORS = frozenset(" \t|+-,;[]()'\"`_=*") | frozenset(chr(c) for c in range(0x2500, 0x2580))
+_SEPARATORS = frozenset(" \t|+-,;[]()'\"`_=*") | frozenset(chr(c) for c in range(0x2500, 0x2580))
 _MAZE_WRITE = {WALL: "#", OPEN: ".", START: "S", GOAL: "G", PATH: "o"}
 _MAZE_READ = {"#": WALL, ".": OPEN, " ": OPEN, "S": START, "G": GOAL, "o": PATH, "*": PATH}
 
@@ -105,15 +109,9 @@ class GridFormat:
         """The cells of one line, or None when it holds a character that is neither cell nor separator."""
         if self.task == "sudoku":
             n = self.rows
-            cells = []
-            for ch in text:
-                if ch in _SUDOKU_SEPARATORS or ch.isspace():
-                    continue
-                value = _sudoku_value(ch)
-                if value is None or value > n:
-                    return None
-                cells.append(value)
-            return cells
+            return _separated_cells(
+                text, lambda ch: v if (v := _sudoku_value(ch)) is not None and v <= n else None
+            )
         stripped = text.strip()
         spaced = len(stripped) == 2 * self.cols - 1 and stripped[1::2].strip() == ""
         for form in (text, stripped, stripped[::2] if spaced else None):
@@ -125,6 +123,20 @@ class GridFormat:
         return None
 
 
+def _separated_cells(text: str, value_of) -> list[int] | None:
+    """The cells of a line whose cells may be separated (spaces, ``|``, commas, brackets ...), or None when a
+    character is neither a separator nor a cell (``value_of`` returns None)."""
+    cells = []
+    for ch in text:
+        if ch in _SEPARATORS or ch.isspace():
+            continue
+        value = value_of(ch)
+        if value is None:
+            return None
+        cells.append(value)
+    return cells
+
+
 def _sudoku_value(ch: str) -> int | None:
     if ch in ".0":
         return 0
@@ -134,15 +146,77 @@ def _sudoku_value(ch: str) -> int | None:
     return None
 
 
-SUPPORTED_TASKS = ("sudoku", "maze")
+@dataclass(frozen=True)
+class ArcFormat:
+    """ARC grids: any shape up to ``max_side`` a side, one line per row, one digit 0-9 per cell.
+
+    ``read`` takes the last block of consecutive rows of equal width (1..``max_side`` rows), or a grid
+    written as JSON on one line (``[[0, 1], [2, 3]]``), whichever comes last.
+    """
+
+    task: str = "arc"
+    max_side: int = MAX_SIDE
+
+    def write(self, grid: np.ndarray) -> str:
+        return "\n".join("".join(str(int(c)) for c in row) for row in np.asarray(grid))
+
+    def describe(self) -> str:
+        return "one line per row, one digit 0-9 per cell"
+
+    def read(self, text: str | None) -> np.ndarray | None:
+        if not text:
+            return None
+        last: list[list[int]] | None = None
+        run: list[list[int]] = []
+        for line in text.replace("\r\n", "\n").split("\n"):
+            grid = _json_grid(line, self.max_side)
+            cells = None if grid is not None else self._row(line)
+            if cells and run and len(cells) == len(run[0]):
+                run.append(cells)
+                continue
+            if 0 < len(run) <= self.max_side:
+                last = run
+            run = [cells] if cells else []
+            if grid is not None:
+                last = grid
+        if 0 < len(run) <= self.max_side:
+            last = run
+        return None if last is None else np.asarray(last, dtype=np.uint8)
+
+    def _row(self, line: str) -> list[int] | None:
+        for candidate in (line, line.rsplit(":", 1)[1] if ":" in line else ""):
+            cells = _separated_cells(candidate, lambda ch: int(ch) if ch in "0123456789" else None)
+            if cells and len(cells) <= self.max_side:
+                return cells
+        return None
 
 
-def grid_format(task: str, grid_shape: tuple[int, int]) -> GridFormat:
+def _json_grid(line: str, max_side: int) -> list[list[int]] | None:
+    """A grid written as JSON on one line, or None."""
+    text = line.strip().rstrip(",")
+    if not text.startswith("[["):
+        return None
+    try:
+        grid = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    ok = (
+        isinstance(grid, list)
+        and 0 < len(grid) <= max_side
+        and all(isinstance(r, list) and r and len(r) == len(grid[0]) <= max_side for r in grid)
+        and all(isinstance(v, int) and 0 <= v <= 9 for r in grid for v in r)
+    )
+    return grid if ok else None
+
+
+SUPPORTED_TASKS = ("sudoku", "maze", "arc")
+
+
+def grid_format(task: str, grid_shape: tuple[int, int]) -> GridFormat | ArcFormat:
     """The text form of ``task``'s grids (a dataset's ``metadata.task`` and ``grid_shape``)."""
+    if task == "arc":
+        return ArcFormat()
     if task not in SUPPORTED_TASKS:
-        raise ValueError(
-            f"no LLM prompt for task {task!r}; supported: {', '.join(SUPPORTED_TASKS)} "
-            "(ARC needs its demonstration pairs in the prompt, which is not built yet)"
-        )
+        raise ValueError(f"no LLM prompt for task {task!r}; supported: {', '.join(SUPPORTED_TASKS)}")
     rows, cols = (int(x) for x in grid_shape)
     return GridFormat(task=task, rows=rows, cols=cols)

@@ -3,7 +3,8 @@
 Design choices:
 
 - **The puzzles are the split's examples** in stored order (the first ``limit`` puzzles' examples, as
-  in ``trm eval --limit``); each question is decoded from its stored tokens by the task's codec.
+  in ``trm eval --limit``); each question is decoded from its stored tokens by the task's codec. ARC
+  asks only the original (identity-variant) test inputs, with their demonstrations (:mod:`trm.llm.arc`).
 - **Bounded concurrency.** ``concurrency`` worker threads, each holding one conversation at a time;
   the main thread alone writes the journal, after each finished puzzle (see :mod:`trm.llm.journal`).
 - **Failures.** Each request has a timeout and ``retries`` retries (:func:`trm.llm.clients.with_retries`).
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from trm.llm.arc import arc_pass_at_1, arc_puzzles
 from trm.llm.clients import ChatClient, ChatError, with_retries
 from trm.llm.formats import GridFormat, grid_format
 from trm.llm.journal import Journal, check_resumable, journal_path, read_journal, write_report
@@ -94,22 +96,16 @@ def question_of(split, task, index: int) -> np.ndarray:
 class _Asker:
     """Everything one conversation needs; ``__call__`` runs the conversation of one example."""
 
-    def __init__(
-        self, client: ChatClient, settings: EvalSettings, fmt: GridFormat, split, task, tool
-    ) -> None:
-        self.client, self.settings, self.fmt, self.split, self.task, self.tool = (
-            client,
-            settings,
-            fmt,
-            split,
-            task,
-            tool,
-        )
+    def __init__(self, client: ChatClient, settings: EvalSettings, fmt, split, task, tool, arc) -> None:
+        self.client, self.settings, self.fmt, self.split = client, settings, fmt, split
+        self.task, self.tool, self.arc = task, tool, arc
 
     def __call__(self, index: int) -> dict[str, Any]:
         s = self.settings
         question = question_of(self.split, self.task, index)
-        messages = messages_for(self.fmt, question, with_tool=self.tool is not None)
+        demos = self.arc.demos(index) if self.arc is not None else None
+        identifier = self.arc.identifier_of[index] if self.arc is not None else 0
+        messages = messages_for(self.fmt, question, with_tool=self.tool is not None, demos=demos)
         tools = [self.tool.spec()] if self.tool is not None else None
         record: dict[str, Any] = {"index": index, "question": self.fmt.write(question), "error": None}
         tool_calls: list[dict] = []
@@ -130,7 +126,7 @@ class _Asker:
                     break
                 messages.append(reply.message)
                 for call in reply.tool_calls:
-                    result = self.tool(call, question)
+                    result = self.tool(call, question, identifier=identifier)
                     tool_calls.append(result.to_record(call))
                     messages.append(self.client.tool_message(call, result.text))
         except ChatError as e:
@@ -265,23 +261,29 @@ def evaluate_llm(
         done = {i: r for i, r in done.items() if r.get("error") is None}  # failed requests are asked again
     elif settings.resume:
         notes.append(f"--resume: no journal at {jpath}, starting fresh")
-    e = _num_examples(split, settings.limit)
-    pending = [i for i in range(e) if i not in done]
+    arc = arc_puzzles(split, settings.data, settings.limit) if meta.task == "arc" else None
+    indices = arc.indices if arc is not None else list(range(_num_examples(split, settings.limit)))
+    wanted = set(indices)
+    pending = [i for i in indices if i not in done]
     try:
         params = client.model_parameters()
     except ChatError as err:
         params = None
         notes.append(f"model parameter count unknown: {err}")
     journal = Journal(jpath, header, resume=settings.resume)
-    asker = _Asker(client, settings, fmt, split, task, tool)
+    asker = _Asker(client, settings, fmt, split, task, tool, arc)
     stopped: str | None = None
     try:
         stopped = _run_pending(asker, pending, journal, done, settings.concurrency, progress)
     finally:
         journal.close()
-        records = [done[i] for i in sorted(done) if i < e]
-        complete = stopped is None and len(records) == e
+        records = [done[i] for i in sorted(done) if i in wanted]
+        complete = stopped is None and len(records) == len(indices)
         metrics, task_metrics = summarize(task, split, fmt, records, tool is not None)
+        if arc is not None and records:
+            scores = arc_pass_at_1(records, arc)
+            metrics.update(scores)
+            task_metrics += [k for k in scores if k != "num_tasks"]
         report = {
             "kind": "llm_eval",
             **header,

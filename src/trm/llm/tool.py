@@ -10,6 +10,8 @@ Design choices:
   (``Solver``'s ``valid``): a real tool can check rules, and the LLM is told to use that.
 - Bad arguments (missing ``puzzle``, a grid of the wrong shape, unknown tool name) return an error text to
   the LLM instead of raising, so the model can recover; the journal keeps the error.
+- ARC: the tool solves with the identity variant's puzzle identifier (the caller passes it) and can only
+  say whether the answer is a well-formed grid (ARC has no rules to check).
 - One lock serialises calls into the model: requests run in threads, the model is shared.
 """
 
@@ -22,27 +24,32 @@ from typing import Any
 import numpy as np
 
 from trm.llm.clients import ToolCall
-from trm.llm.formats import GridFormat
+from trm.llm.formats import ArcFormat, GridFormat
 
 TOOL_NAME = "solve_puzzle"
 
 
-def tool_spec(fmt: GridFormat) -> dict:
+def tool_spec(fmt: GridFormat | ArcFormat) -> dict:
     """The tool's JSON schema in the layout both Ollama and OpenAI-compatible servers accept."""
+    if fmt.task == "arc":
+        what = "the test input of this ARC task"
+        returns = "its output grid and whether it is a well-formed grid"
+    else:
+        what = f"a {fmt.rows}x{fmt.cols} {fmt.task} puzzle"
+        returns = "its answer grid and whether the answer obeys the rules"
     return {
         "type": "function",
         "function": {
             "name": TOOL_NAME,
             "description": (
-                f"Solve a {fmt.rows}x{fmt.cols} {fmt.task} puzzle with a small neural network trained on "
-                "such puzzles. Returns its answer grid and whether the answer obeys the rules."
+                f"Solve {what} with a small neural network trained on such puzzles. Returns {returns}."
             ),
             "parameters": {
                 "type": "object",
                 "properties": {
                     "puzzle": {
                         "type": "string",
-                        "description": f"The puzzle grid as {fmt.describe()}, exactly as in the question.",
+                        "description": f"The grid, {fmt.describe()}, exactly as in the question.",
                     }
                 },
                 "required": ["puzzle"],
@@ -75,11 +82,13 @@ class ToolResult:
 class SolvePuzzleTool:
     """``solve_puzzle(puzzle: str)`` backed by a loaded :class:`~trm.inference.solver.Solver`."""
 
-    def __init__(self, solver: Any, fmt: GridFormat) -> None:
-        if solver.metadata.task != fmt.task or tuple(solver.metadata.grid_shape) != (fmt.rows, fmt.cols):
+    def __init__(self, solver: Any, fmt: GridFormat | ArcFormat) -> None:
+        shape = tuple(solver.metadata.grid_shape)
+        wanted = shape if fmt.task == "arc" else (fmt.rows, fmt.cols)  # ARC: any grid on the 30x30 canvas
+        if solver.metadata.task != fmt.task or shape != wanted:
             raise ValueError(
-                f"the tool's checkpoint solves {solver.metadata.task} {tuple(solver.metadata.grid_shape)}, "
-                f"the data is {fmt.task} {(fmt.rows, fmt.cols)}"
+                f"the tool's checkpoint solves {solver.metadata.task} {shape}, "
+                f"the data is {fmt.task} {wanted}"
             )
         self.solver, self.fmt = solver, fmt
         self._lock = threading.Lock()
@@ -92,7 +101,8 @@ class SolvePuzzleTool:
     def spec(self) -> dict:
         return tool_spec(self.fmt)
 
-    def __call__(self, call: ToolCall, question: np.ndarray) -> ToolResult:
+    def __call__(self, call: ToolCall, question: np.ndarray, *, identifier: int = 0) -> ToolResult:
+        """Run one call about ``question``; ``identifier`` is the puzzle's embedding row (ARC variants)."""
         if call.name != TOOL_NAME:
             return _error(f"unknown tool {call.name!r}; the only tool is {TOOL_NAME}")
         puzzle = call.arguments.get("puzzle")
@@ -104,11 +114,14 @@ class SolvePuzzleTool:
         matches = bool(np.array_equal(grid, question))
         try:
             with self._lock:
-                solution = self.solver.solve(grid)
+                solution = self.solver.solve(grid, puzzle_identifier=identifier)
         except ValueError as e:  # the codec rejects the grid (InputError is a ValueError)
             return _error(f"the model cannot read this puzzle: {e}", input_matches=matches)
         answer = self.fmt.write(solution.answer)
-        verdict = "obeys the rules" if solution.valid else "does NOT obey the rules"
+        if self.fmt.task == "arc":
+            verdict = "is a well-formed grid" if solution.valid else "is NOT a well-formed grid"
+        else:
+            verdict = "obeys the rules" if solution.valid else "does NOT obey the rules"
         text = f"```\n{answer}\n```\nThe model's answer {verdict}."
         return ToolResult(
             text=text, ok=True, input_matches=matches, answer=answer, valid=bool(solution.valid)
