@@ -12,6 +12,7 @@ Columns: ``q`` and ``vote`` are model-only selections, ``verify`` uses the task'
 ``any`` is the share of puzzles where some candidate is right (the ceiling of any selection). The summary
 says whether the best model-only selection within 16x the calls removes at least half of the plain
 pass's errors. A sigma sweep at k=4 (``--sigmas``) picks S first unless ``--sigma`` is given.
+``--extra SPEC`` adds rows of any spec (crosses in the plot, at their better model-only selection).
 Writes a JSON of every row and a PNG of exact accuracy against calls (log scale).
 
     .venv/bin/python benchmarks/test_time_compute.py runs/ttc/qs90 --limit 200 --png docs/images/ttc_qs90.png
@@ -118,6 +119,12 @@ def draw(rows: list[dict], path: Path, title: str) -> None:
             x, [100 * r["vote"] for r in pts], "--s", color=colour, label=f"{strategy}, select=vote", ms=4
         )
         ax.plot(x, [100 * r["verify"] for r in pts], ":", color=colour, alpha=0.5, lw=1)
+    for r in (r for r in rows if r["strategy"] == "extra"):
+        best = max(r["q"], r["vote"])
+        ax.plot([r["calls_ratio"]], [100 * best], "kx", ms=6)
+        ax.annotate(
+            r["spec"], (r["calls_ratio"], 100 * best), fontsize=6, xytext=(3, 3), textcoords="offset points"
+        )
     ax.axhline(100 * base["candidate0"], color="grey", lw=0.8, label="plain pass")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("network calls per puzzle (x the plain pass)")
@@ -145,6 +152,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64, help="puzzles per batch")
     ap.add_argument("--max-rows", type=int, default=2048, help="candidate rows per model call")
     ap.add_argument("--device", default="auto")
+    ap.add_argument(
+        "--extra", action="append", help="one more spec to run (repeatable), e.g. steps:n=16+noise:k=8"
+    )
+    ap.add_argument("--only-extra", action="store_true", help="run the plain pass and the --extra specs only")
     ap.add_argument("--json", type=Path, default=None, help="write every row here")
     ap.add_argument("--png", type=Path, default=None, help="draw accuracy against calls here")
     args = ap.parse_args()
@@ -167,7 +178,11 @@ def main() -> None:
         sigma = max(sweep, key=lambda r: (max(r["q"], r["vote"]), -r["sigma"]))["sigma"]
         print(f"sigma = {sigma:g} (best model-only accuracy at k=4)")
     rows = []
-    for strategy, budget, spec in plan(meta.task, n_sup, [int(b) for b in args.budgets.split(",")], sigma):
+    todo = plan(meta.task, n_sup, [int(b) for b in args.budgets.split(",")], sigma)
+    if args.only_extra:
+        todo = todo[:1]
+    todo += [("extra", 0, spec) for spec in args.extra or []]
+    for strategy, budget, spec in todo:
         rows.append(run_one(model, split, spec, args, dtype) | {"strategy": strategy, "budget": budget})
     print()
     print(table(rows))
