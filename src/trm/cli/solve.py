@@ -48,7 +48,6 @@ def solve(
     from rich.markup import escape
 
     from trm.data.errors import InputError
-    from trm.inference.solver import Solver
     from trm.viz.render import grid_text, refinement_gif, refinement_png, render_png, trace_text
 
     console = Console()
@@ -57,7 +56,14 @@ def solve(
         from trm.inference.ttc import parse_spec
 
         spec = parse_spec(ttc)  # a bad spec is a one-line error before the checkpoint loads
-    solver = Solver.load(checkpoint, device=device, verify=verify)
+    if checkpoint.endswith(".onnx"):  # an exported model: onnxruntime + NumPy, no torch (trm.runtime)
+        from trm.runtime import OnnxSolver
+
+        solver = OnnxSolver(checkpoint)
+    else:
+        from trm.inference.solver import Solver
+
+        solver = Solver.load(checkpoint, device=device, verify=verify)
     try:
         solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id, ttc=spec)
     except InputError as e:

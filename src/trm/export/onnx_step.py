@@ -37,6 +37,7 @@ Design choices:
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -107,7 +108,15 @@ def export_step(
     args = example_args(model, batch or 2)
     with tempfile.TemporaryDirectory(prefix="trm-export-") as tmp:
         raw = Path(tmp) / "step.onnx"
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # The models' shape checks read static sizes (L, D are fixed by the config): constants are right.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings(
+                "ignore", message=".*legacy TorchScript-based ONNX", category=DeprecationWarning
+            )
+            warnings.filterwarnings(
+                "ignore", message="The feature will be removed", category=DeprecationWarning
+            )
             if exporter == "torchscript":
                 axes = None if batch else {name: {0: "batch"} for name in (*INPUTS, *OUTPUTS)}
                 torch.onnx.export(

@@ -56,7 +56,7 @@ class OnnxSolver:
         self.info = ExportInfo.from_props(self.session.get_modelmeta().custom_metadata_map, where=self.path)
         self.metadata = self.info.dataset
         self.config = self.info.config  # the run's config as plain JSON data
-        self.task: Task = get_task(self.metadata.task)
+        self.task: Task = get_task(self.metadata.task, self.metadata)  # a grid codec reads its vocabulary
         declared = {i.name: i for i in self.session.get_inputs()}
         unknown = sorted(set(declared) - set(INPUTS))
         outputs = {o.name for o in self.session.get_outputs()}
@@ -80,8 +80,16 @@ class OnnxSolver:
         """Text, a path to a text file, or an array of task values -> question grid."""
         return parse_puzzle(self.task, puzzle)
 
-    def solve(self, puzzle: Puzzle, *, steps: int | None = None, puzzle_identifier: int = 0) -> Solution:
-        """Run all supervision steps on one puzzle and return the answer with its trace."""
+    def solve(
+        self, puzzle: Puzzle, *, steps: int | None = None, puzzle_identifier: int = 0, ttc=None
+    ) -> Solution:
+        """Run all supervision steps on one puzzle and return the answer with its trace.
+
+        ``ttc`` (test-time compute) is not available here: it needs the PyTorch solver's latent access."""
+        if ttc is not None:
+            raise ValueError(
+                "test-time compute (--ttc) needs the PyTorch solver; an .onnx model runs plain steps"
+            )
         return self.solve_many([puzzle], steps=steps, puzzle_identifier=puzzle_identifier)[0]
 
     def solve_many(
@@ -90,17 +98,19 @@ class OnnxSolver:
         *,
         steps: int | None = None,
         puzzle_identifier: int = 0,
-        batch_size: int = 256,
+        batch_size: int | None = None,
     ) -> list[Solution]:
-        """Solve a list of puzzles, ``batch_size`` at a time; results in input order."""
+        """Solve a list of puzzles, ``batch_size`` at a time (default: a fixed-batch graph's size, else 256);
+        results in input order."""
         n = int(steps or self.steps)
         if n <= 0:
             raise ValueError(f"steps must be positive, got {n}")
         rows = max(1, int(self.metadata.num_puzzle_identifiers))
         if not 0 <= puzzle_identifier < rows:
             raise ValueError(f"puzzle_identifier {puzzle_identifier} is outside this model's 0..{rows - 1}")
+        size = batch_size or self.info.batch or 256
         return solve_in_batches(
-            self.task, self.metadata, puzzles, lambda t: self.run(t, n, puzzle_identifier), batch_size
+            self.task, self.metadata, puzzles, lambda t: self.run(t, n, puzzle_identifier), size
         )
 
     def run(
