@@ -15,6 +15,7 @@ from test_arc_build import built, sources  # noqa: F401 (2 evaluation tasks, 2 t
 from trm.config import RunConfig
 from trm.data.format import open_split
 from trm.inference.solver import Solver
+from trm.llm.compare import compare, table_rows
 from trm.llm.formats import ArcFormat
 from trm.llm.prompts import user_prompt
 from trm.llm.run import EvalSettings, evaluate_llm
@@ -82,6 +83,18 @@ def test_arc_questions_demos_and_pass_at_1(built, sources, tmp_path):
     assert m["test_pass@1"] == pytest.approx(3 / 4) and m["valid_grid"] == 1.0
     assert {"grid_exact", "valid_grid", "pass@1"} <= set(report["task_metrics"])
     assert limited["metrics"]["num_tasks"] == 1 and limited["metrics"]["pass@1"] == 1.0
+
+    # beside TRM's voted pass@K, as `trm arc evaluate --report` writes it
+    voting = tmp_path / "voting.json"
+    arc_metrics = {"arc/pass@1": 0.5, "arc/pass@2": 0.75, "arc/num_tasks": 2.0, "arc/num_test_inputs": 4.0}
+    voting.write_text(
+        json.dumps({"exact_accuracy": 0.1, "seconds": 2.0, **arc_metrics, "arc/pooled/pass@1": 0.9})
+    )
+    entries, warnings = compare([tmp_path / "r.json", voting])
+    header, rows = table_rows(entries)
+    col = {name: k for k, name in enumerate(header)}
+    assert [r[col["pass@1"]] for r in rows] == ["75.0%", "50.0%"]
+    assert rows[1][col["exact_accuracy"]] == "-" and rows[1][col["s / puzzle"]] == "0.5" and not warnings
 
 
 def test_arc_prompt_needs_demos():

@@ -2,8 +2,10 @@
 
 Design choices:
 
-- **Two report kinds, read as they are.** A ``trm llm eval`` report (``"kind": "llm_eval"``) and a
-  ``trm eval --out`` report (``metrics`` plus ``checkpoint``). Anything else is an error naming the file.
+- **Three report kinds, read as they are.** A ``trm llm eval`` report (``"kind": "llm_eval"``), a
+  ``trm eval --out`` report (``metrics`` plus ``checkpoint``) and a ``trm arc evaluate --report`` file
+  (flat metrics, ``arc/pass@K`` after voting; its time per puzzle covers every variant voted on).
+  Anything else is an error naming the file.
 - **Same metric names on both sides**: ``exact_accuracy``, ``token_accuracy`` and the task's metrics
   (the LLM report lists them under ``task_metrics``).
 - **Seconds per puzzle** is an LLM's mean latency of one conversation, and for TRM the evaluation's
@@ -22,6 +24,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BUILTIN = ("exact_accuracy", "token_accuracy")
 
@@ -56,8 +59,14 @@ def load_entry(path: str | Path) -> Entry:
         report = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}:{e.lineno}:{e.colno}: not a JSON report ({e.msg})") from None
+    if (
+        isinstance(report, dict)
+        and "metrics" not in report
+        and any(str(k).startswith("arc/") for k in report)
+    ):
+        return _arc_voting_entry(path, report)
     if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
-        raise ValueError(f"{path}: not a report of trm eval or trm llm eval (no 'metrics' object)")
+        raise ValueError(f"{path}: not a report of trm eval, trm arc evaluate or trm llm eval (no 'metrics')")
     m = report["metrics"]
     if report.get("kind") == "llm_eval":
         tool = report.get("with_tool")
@@ -87,6 +96,26 @@ def load_entry(path: str | Path) -> Entry:
             source=str(path),
         )
     raise ValueError(f"{path}: neither a trm llm eval report (kind 'llm_eval') nor a trm eval report")
+
+
+def _arc_voting_entry(path: Path, report: dict[str, Any]) -> Entry:
+    """A ``trm arc evaluate --report`` file: flat metrics, ARC's under ``arc/`` (pass@K after voting)."""
+    arc = {
+        k.removeprefix("arc/"): float(v)
+        for k, v in report.items()
+        if k.startswith("arc/") and "/" not in k[4:]
+    }
+    n = arc.get("num_test_inputs", 0.0)
+    seconds = report.get("seconds")
+    return Entry(
+        name=f"TRM voting ({path.stem})",
+        kind="TRM",
+        task="arc",
+        metrics={**arc, "num_examples": n},  # exact_accuracy there is over every variant: not comparable
+        seconds_per_puzzle=float(seconds) / n if seconds is not None and n else None,
+        parameters=None,
+        source=str(path),
+    )
 
 
 def warnings_for(entries: list[Entry]) -> list[str]:
