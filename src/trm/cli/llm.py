@@ -21,7 +21,9 @@ def llm_eval(
         Path, typer.Option("--out", "-o", help="JSON report; its journal is written beside it (.jsonl).")
     ],
     split: Annotated[str, typer.Option("--split", help="Split whose puzzles are asked.")] = "test",
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N puzzles.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N puzzles (ARC: tasks).")
+    ] = None,
     host: Annotated[
         str,
         typer.Option("--host", help="Server base URL (for --api openai: up to and including /v1)."),
