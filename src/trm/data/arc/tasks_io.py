@@ -18,7 +18,6 @@ Design choices:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from trm.data.errors import InputError
+from trm.data.format import read_json
 
 MAX_SIDE = 30
 NUM_COLOURS = 10
@@ -88,10 +88,8 @@ def validate_grid(value: Any, *, where: str, file: str | None = None) -> np.ndar
     rows = len(value)
     if not (1 <= rows <= MAX_SIDE and 1 <= width <= MAX_SIDE):
         raise InputError(f"{where}: grid is {rows}x{width}; each side must be 1..{MAX_SIDE}", file=file)
-    if all(type(cell) is int for row in value for cell in row):  # JSON true/false/1.0 are not colours
-        arr = np.asarray(value, dtype=np.int64)
-        if int(arr.min()) >= 0 and int(arr.max()) < NUM_COLOURS:
-            return arr.astype(np.uint8)
+    if all(type(cell) is int and 0 <= cell < NUM_COLOURS for row in value for cell in row):  # not bools
+        return np.asarray(value, dtype=np.uint8)  # (checked in Python first: 2**70 overflows numpy)
     for r, row in enumerate(value):  # slow path only to name the bad cell
         for c, cell in enumerate(row):
             if isinstance(cell, bool) or not isinstance(cell, int) or not 0 <= cell < NUM_COLOURS:
@@ -146,10 +144,7 @@ def parse_task(
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg}", file=str(path), line=e.lineno, column=e.colno) from None
+    return read_json(path)  # bad UTF-8 or JSON: an InputError at file:line:column
 
 
 def load_task_file(path: str | Path) -> ArcTaskData:

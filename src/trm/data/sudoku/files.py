@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from trm.data.errors import InputError
+from trm.data.format import read_text
 from trm.data.sudoku.grid import _VALUES, SIZES, _is_separator, _parse_text, box_shape, validate
 
 _LENGTHS = tuple(n * n for n in SIZES)  # cells of a whole puzzle on one line
@@ -178,7 +179,7 @@ def _read_csv(lines: list[str], header_line: int, file: str) -> list[Puzzle]:
 def parse_file(path: str | Path) -> list[Puzzle]:
     """Read every puzzle of a text or CSV file (layouts in the module docstring), in file order."""
     path = Path(path)
-    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = read_text(path).split("\n")  # bytes that are not UTF-8: an InputError naming the file
     for k, text in enumerate(lines, start=1):
         if text.strip() and not text.lstrip().startswith("#"):
             if "," in text and "question" in text.lower():
