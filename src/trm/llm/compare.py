@@ -45,10 +45,10 @@ class Entry:
 def _count_checkpoint_parameters(checkpoint: str) -> int | None:
     if not checkpoint or not Path(checkpoint).exists():
         return None
+    from trm.checkpoints import load_any
     from trm.models.cost import count_parameters
-    from trm.training.checkpoint import load_for_inference
 
-    model, _, _ = load_for_inference(checkpoint, device="cpu")
+    model, _, _ = load_any(checkpoint, device="cpu")
     return int(count_parameters(model))
 
 

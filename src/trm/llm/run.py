@@ -201,6 +201,13 @@ def summarize(
     return metrics, task_names
 
 
+def _spec(checkpoint: str | None) -> str | None:
+    """A checkpoint as recorded: a local path made absolute, anything else (``hf://...``) as given."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return checkpoint
+    return str(Path(checkpoint).resolve())
+
+
 def _header(settings: EvalSettings, task_name: str) -> dict[str, Any]:
     return {
         "task": task_name,
@@ -209,7 +216,7 @@ def _header(settings: EvalSettings, task_name: str) -> dict[str, Any]:
         "api": settings.api,
         "model": settings.model,
         "host": settings.host,
-        "with_tool": str(Path(settings.with_tool).resolve()) if settings.with_tool else None,
+        "with_tool": _spec(settings.with_tool),
         "prompt_version": PROMPT_VERSION,
         "temperature": settings.temperature,
         "seed": settings.seed,
