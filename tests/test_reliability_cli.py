@@ -104,6 +104,8 @@ def test_bad_recipes_and_overrides_are_one_line(capsys, tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("train:\n  lr: [1,\n")
     assert f"{recipe}:3:1: invalid YAML" in fails(capsys, ["train", "--recipe", str(recipe)])
+    recipe.write_bytes(b"train:\n  lr: \xff\n")
+    assert f"{recipe}: not UTF-8 text" in fails(capsys, ["train", "--recipe", str(recipe)])
     line = fails(capsys, ["train", "--recipe", "quickstart", "train.not_a_key=1"])
     assert "train.not_a_key" in line
     line = fails(capsys, ["train", "--recipe", "quickstart", "train.lr=fast", "model.hidden_size=x"])

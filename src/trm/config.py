@@ -133,7 +133,7 @@ def _recipe_text(name_or_path: str | Path) -> tuple[str, str]:
     if p.suffix in (".yaml", ".yml") or p.exists():
         if not p.exists():
             raise ConfigError(f"recipe file {p} does not exist")
-        return p.read_text(), str(p)
+        return _read_utf8(p), str(p)
     res = resources.files("trm") / "recipes" / f"{name_or_path}.yaml"
     if not res.is_file():
         raise ConfigError(f"unknown recipe {name_or_path!r}; known: {', '.join(recipe_names())}")
@@ -147,10 +147,15 @@ def _deep_merge(base: dict, top: dict) -> dict:
     return out
 
 
-def _load_raw(name_or_path: str | Path, seen: tuple[str, ...] = ()) -> dict:
-    text, where = _recipe_text(name_or_path)
-    if where in seen:
-        raise ConfigError(f"recipe base cycle: {' -> '.join(seen + (where,))}")
+def _read_utf8(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def _parse_yaml(text: str, where: str) -> dict:
+    """YAML text -> a mapping; invalid YAML is a ConfigError at ``where:line:column``."""
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
@@ -159,6 +164,14 @@ def _load_raw(name_or_path: str | Path, seen: tuple[str, ...] = ()) -> dict:
         raise ConfigError(f"{where}{pos}: invalid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a recipe must be a mapping of keys")
+    return raw
+
+
+def _load_raw(name_or_path: str | Path, seen: tuple[str, ...] = ()) -> dict:
+    text, where = _recipe_text(name_or_path)
+    if where in seen:
+        raise ConfigError(f"recipe base cycle: {' -> '.join(seen + (where,))}")
+    raw = _parse_yaml(text, where)
     base = raw.pop("base", None)
     return _deep_merge(_load_raw(base, seen + (where,)), raw) if base else raw
 
@@ -219,4 +232,4 @@ def save_config(config: RunConfig, path: str | Path) -> None:
 
 def load_config_file(path: str | Path) -> RunConfig:
     """Load a resolved config saved beside a checkpoint (no base, no overrides)."""
-    return build_config(yaml.safe_load(Path(path).read_text()) or {}, where=str(path))
+    return build_config(_parse_yaml(_read_utf8(Path(path)), str(path)), where=str(path))
