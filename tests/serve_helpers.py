@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from trm.config import load_recipe
-from trm.data.format import DatasetMetadata, write_split
-from trm.data.sudoku import generate, to_tokens
+from trm.data.format import DatasetMetadata, open_split
+from trm.data.sudoku.build import build_from_generator
 from trm.models import build_model
 from trm.training.checkpoint import save_checkpoint
 
@@ -19,24 +18,8 @@ SHAPES = {"sudoku": (8, (6, 6)), "sudoku4": (6, (4, 4)), "maze": (6, (7, 7)), "a
 
 
 def _write_sudoku_data(data: Path, n: int) -> DatasetMetadata:
-    puzzles = generate(n, count=4, seed=3)
-    inputs = np.stack([to_tokens(p.puzzle) for p in puzzles])
-    labels = np.stack([to_tokens(p.solution) for p in puzzles])
-    meta = DatasetMetadata(
-        task="sudoku", vocab_size=n + 2, seq_len=n * n, grid_shape=(n, n), num_puzzle_identifiers=1
-    )
-    for split in ("train", "test"):
-        write_split(
-            data,
-            split,
-            inputs=inputs,
-            labels=labels,
-            puzzle_identifiers=np.zeros(len(puzzles), np.int32),
-            puzzle_indices=np.arange(len(puzzles) + 1),
-            group_indices=np.arange(len(puzzles) + 1),
-            metadata=meta,
-        )
-    return meta
+    build_from_generator(data, size=n, train_count=4, test_count=4, num_aug=0, seed=3)
+    return open_split(data, "train").metadata
 
 
 def tiny_checkpoint(root: Path, kind: str, seed: int = 0) -> Path:
@@ -58,11 +41,22 @@ def tiny_checkpoint(root: Path, kind: str, seed: int = 0) -> Path:
             grid_shape=shape,
             num_puzzle_identifiers=1,
         )
-    config = load_recipe("quickstart", overrides=[
-        f"out_dir={run}", f"data.path={data}", f"task={task}", "model.hidden_size=16", "model.num_heads=2",
-        f"model.halt_max_steps={N_SUP}", "model.width_multiple=16", "model.H_cycles=1", "model.L_cycles=1",
-        "model.puzzle_emb_len=2", *(["model.mixer=attention"] if task == "arc" else []),
-    ])  # fmt: skip  (ARC: an MLP-T over 900 positions would be 13M parameters even at this width)
+    config = load_recipe(
+        "quickstart",
+        overrides=[
+            f"out_dir={run}",
+            f"data.path={data}",
+            f"task={task}",
+            "model.hidden_size=16",
+            "model.num_heads=2",
+            f"model.halt_max_steps={N_SUP}",
+            "model.width_multiple=16",
+            "model.H_cycles=1",
+            "model.L_cycles=1",
+            "model.puzzle_emb_len=2",
+            *(["model.mixer=attention"] if task == "arc" else []),
+        ],
+    )  # fmt: skip  (ARC: an MLP-T over 900 positions would be 13M parameters even at this width)
     torch.manual_seed(seed)
     model = build_model(config, meta)
     save_checkpoint(run, step=1, epoch=0.0, model=model, config=config, metadata=meta)
