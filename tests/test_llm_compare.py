@@ -61,9 +61,11 @@ def test_eval_then_compare(run_dir, solver, puzzles, tmp_path):
     assert llm_report.with_suffix(".jsonl").exists()
     tool = json.loads(tool_report.read_text())
     assert tool["metrics"]["tool_call_rate"] == 1.0
-    trm_exact = json.loads(trm_report.read_text())["metrics"]["exact_accuracy"]
-    # the LLM copied the tool, the tool is the same checkpoint as trm eval's: the same exact accuracy
-    assert tool["metrics"]["exact_accuracy"] == pytest.approx(trm_exact)
+    trm_metrics = json.loads(trm_report.read_text())["metrics"]
+    trm_exact = trm_metrics["exact_accuracy"]
+    # the LLM copied the tool, the tool is the same checkpoint as trm eval's: the same scores
+    for key in ("exact_accuracy", "token_accuracy", "valid_solution"):
+        assert tool["metrics"][key] == pytest.approx(trm_metrics[key]), key
 
     png, md = tmp_path / "chart.png", tmp_path / "table.md"
     res = runner.invoke(
