@@ -39,6 +39,8 @@ def _config(out_dir, data=None, **train_fields) -> RunConfig:
             model=model,
             data=dict(path=data and str(data)),
             train=train_cfg,
+            eval=dict(batch_size=8),
+            logging=dict(tensorboard=False),
         )
     )
 

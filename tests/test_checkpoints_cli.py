@@ -1,0 +1,122 @@
+"""The commands on reference checkpoints of each kind: ``trm convert``, ``trm eval``, ``trm solve``, from a
+folder and from ``hf://`` (served by a local stand-in for the hub), and ``trm models``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import huggingface_hub
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from conftest import shared_data_dir
+from trm.checkpoints import load_any, load_official
+from trm.data.format import DatasetMetadata, write_split
+from trm.data.sudoku import generate, to_tokens
+
+REFERENCE = shared_data_dir() / "reference_checkpoints"
+KINDS = ["trm_mlpt", "trm_att", "hrm"]
+runner = CliRunner()
+pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference checkpoints not available")
+
+
+def _app():
+    from trm.cli import app
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def sudoku():
+    """Three real 9x9 puzzles as a dataset, and the first one as text."""
+    return generate(9, count=3, seed=2)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, sudoku):
+    root = tmp_path_factory.mktemp("sudoku9")
+    meta = DatasetMetadata(
+        task="sudoku", vocab_size=11, seq_len=81, grid_shape=(9, 9), num_puzzle_identifiers=1
+    )
+    inputs = np.stack([to_tokens(p.puzzle) for p in sudoku])
+    labels = np.stack([to_tokens(p.solution) for p in sudoku])
+    write_split(root, "test", inputs=inputs, labels=labels, puzzle_identifiers=np.zeros(3, np.int32),
+                puzzle_indices=np.arange(4), group_indices=np.arange(4), metadata=meta)  # fmt: skip
+    return root
+
+
+def _text(grid) -> str:
+    return "".join(str(v) if v else "." for v in np.asarray(grid).ravel())
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    root = tmp_path / "hub"
+
+    def snapshot_download(repo_id, *, revision=None, allow_patterns=None, **kwargs):
+        return str(root / repo_id)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.setenv("TRM_CACHE", str(tmp_path / "cache"))
+    return root
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_convert_eval_and_solve_a_reference_checkpoint(kind, tmp_path, dataset, sudoku, hub):
+    app, folder = _app(), REFERENCE / kind
+    result = runner.invoke(app, ["convert", str(folder), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "task sudoku: grid 9x9, seq_len 81, vocab 11, 3 puzzle identifiers" in result.output
+    converted, _, _ = load_any(tmp_path / "run", device="cpu")
+    direct, _, _ = load_official(folder)
+    for (name, p), q in zip(converted.state_dict().items(), direct.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+    shutil.copytree(folder, hub / "someone" / kind)
+    report = tmp_path / "report.json"
+    for spec in (str(folder), f"hf://someone/{kind}"):  # the converted run holds the same weights (above)
+        result = runner.invoke(
+            app, ["eval", "--checkpoint", spec, "--data", str(dataset), "--no-progress", "--steps", "2",
+                  "--batch-size", "4", "--out", str(report)]
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        metrics = json.loads(report.read_text())["metrics"]
+        assert 0.0 <= metrics["exact_accuracy"] <= 1.0 and "exact_accuracy_step_2" in metrics
+        result = runner.invoke(app, ["solve", "--checkpoint", spec, "--steps", "2", _text(sudoku[0].puzzle)])
+        assert result.exit_code == 0, result.output
+        assert "after 2 steps" in result.output
+
+
+def test_models_lists_the_known_repositories():
+    result = runner.invoke(_app(), ["models"])
+    assert result.exit_code == 0, result.output
+    for spec in ("hf://Sanjin2024/TinyRecursiveModels-Sudoku-Extreme-mlp",
+                 "hf://arcprize/trm_arc_prize_verification/arc_v2_public",
+                 "hf://sapientinc/HRM-checkpoint-ARC-2"):  # fmt: skip
+        assert spec in result.output
+    assert "84.8% exact" in result.output
+    maze = runner.invoke(_app(), ["models", "--task", "maze"]).output
+    assert "Maze-Hard" in maze and "Sudoku-Extreme" not in maze
+
+
+def test_convert_needs_the_task_when_the_shapes_do_not_tell(tmp_path):
+    folder = tmp_path / "att"
+    shutil.copytree(REFERENCE / "trm_att", folder)
+    (folder / "dataset.json").unlink()
+    state = torch.load(folder / "step_1", weights_only=True)
+    key = "model.inner.embed_tokens.embedding_weight"
+    state[key] = state[key][:7]  # vocab 7: no known task
+    state["model.inner.lm_head.weight"] = state["model.inner.lm_head.weight"][:7]
+    torch.save(state, folder / "step_1")
+    result = runner.invoke(_app(), ["convert", str(folder), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "pass --task" in result.output
+    result = runner.invoke(
+        _app(), ["convert", str(folder), "--out", str(tmp_path / "run"), "--task", "toy", "--seq-len", "81"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "task toy: grid 9x9, seq_len 81, vocab 7" in result.output
+    result = runner.invoke(_app(), ["convert", str(folder), "--out", str(tmp_path / "run"), "--task", "toy"])
+    assert result.exit_code == 2 and "--overwrite" in result.output
