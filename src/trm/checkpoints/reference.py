@@ -25,7 +25,6 @@ Design choices:
 
 from __future__ import annotations
 
-import math
 import pickle
 import re
 from collections.abc import Mapping
@@ -38,7 +37,9 @@ import yaml
 from torch import Tensor, nn
 
 from trm.checkpoints.errors import CheckpointError
+from trm.checkpoints.reference_config import BLOCK, infer_task, model_fields, train_fields
 from trm.config import ConfigError, ModelConfig, RunConfig, build_config
+from trm.config import _deep_merge as deep_merge
 from trm.data.format import REFERENCE_METADATA_FILE, DatasetMetadata
 
 CONFIG_FILE = "all_config.yaml"
@@ -54,7 +55,6 @@ _NAMES = {
     "q_head.weight": "q_head.weight",
     "q_head.bias": "q_head.bias",
 }
-_BLOCK = re.compile(r"^(L_level|H_level)\.layers\.(\d+)\.(.+)$")
 _BLOCK_PARTS = {
     "mlp_t.gate_up_proj.weight": "mix.mlp.gate_up.weight",
     "mlp_t.down_proj.weight": "mix.mlp.down.weight",
@@ -63,8 +63,6 @@ _BLOCK_PARTS = {
     "mlp.gate_up_proj.weight": "mlp.gate_up.weight",
     "mlp.down_proj.weight": "mlp.down.weight",
 }
-# task -> (vocab_size, seq_len, grid_shape) of the reference datasets (SPEC section 1).
-_TASKS = {"sudoku": (11, 81, (9, 9)), "maze": (6, 900, (30, 30)), "arc": (12, 900, (30, 30))}
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ def rename(state: Mapping[str, Tensor], arch: str, where: str = "checkpoint") ->
     out, unknown = {}, []
     for key, value in state.items():
         name = _NAMES.get(key)
-        if name is None and (m := _BLOCK.match(key)) and m.group(1) in modules and m.group(3) in _BLOCK_PARTS:
+        if name is None and (m := BLOCK.match(key)) and m.group(1) in modules and m.group(3) in _BLOCK_PARTS:
             name = f"{modules[m.group(1)]}.blocks.{m.group(2)}.{_BLOCK_PARTS[m.group(3)]}"
         if name is None:
             unknown.append(key)
@@ -203,123 +201,6 @@ def _read_dataset(path: Path | None) -> dict[str, Any]:
     return raw
 
 
-def infer_task(
-    vocab: int, seq_len: int | None, task: str | None, where: str
-) -> tuple[str, int, tuple[int, int]]:
-    """(task, seq_len, grid_shape) from what is known; an error names the option that is missing."""
-    if task is None:
-        found = [n for n, (v, s, _) in _TASKS.items() if v == vocab and seq_len in (None, s)]
-        if len(found) != 1:
-            raise CheckpointError(
-                f"cannot tell the task of a model with vocab {vocab} and seq_len {seq_len}: pass --task "
-                "(sudoku, maze, arc or your own; config task=...) and, if unknown, --seq-len",
-                file=where,
-            )
-        task = found[0]
-    if task in _TASKS:
-        v, s, shape = _TASKS[task]
-        if vocab != v:
-            raise CheckpointError(
-                f"task {task} has vocab {v}, the checkpoint's embedding has {vocab}", file=where
-            )
-        seq_len = s if seq_len is None else seq_len
-        if seq_len == s:
-            return task, seq_len, shape
-    if seq_len is None:
-        raise CheckpointError(f"cannot tell the sequence length of task {task}: pass --seq-len", file=where)
-    side = math.isqrt(seq_len)
-    return task, seq_len, (side, side) if side * side == seq_len else (1, seq_len)
-
-
-def _shape(state: Mapping[str, Tensor], key: str, where: str) -> tuple[int, ...]:
-    if key not in state:
-        raise CheckpointError(f"has no {key!r} weight; not a TRM/HRM checkpoint", file=where)
-    return tuple(state[key].shape)
-
-
-def _model_fields(arch_cfg: dict[str, Any], state: Mapping[str, Tensor], where: str) -> dict[str, Any]:
-    """ModelConfig fields from ``arch:`` and the tensor shapes (prefix-stripped reference names)."""
-    name = str(arch_cfg.get("name", ""))
-    hrm = "hrm" in name.lower() or any(k.startswith("H_level.") for k in state)
-    if not hrm and name and "trm" not in name.lower():
-        raise CheckpointError(f"architecture {name!r} is not TRM or HRM; trm cannot convert it", file=where)
-    if arch_cfg.get("causal"):
-        raise CheckpointError(
-            "causal attention is not supported (the papers' models are non-causal)", file=where
-        )
-    vocab, d = _shape(state, "embed_tokens.embedding_weight", where)
-    mlp_t = any(".mlp_t." in k for k in state)
-    layers = {
-        lvl: 1
-        + max((int(m.group(2)) for k in state if (m := _BLOCK.match(k)) and m.group(1) == lvl), default=-1)
-        for lvl in ("L_level", "H_level")
-    }
-    fields: dict[str, Any] = {
-        "arch": "hrm" if hrm else "trm",
-        "hidden_size": d,
-        "vocab_size": vocab,
-        "mixer": "mlp_t" if mlp_t else "attention",
-        "width_multiple": 256,
-        "rope_theta": float(arch_cfg.get("rope_theta", 10000.0)),
-        "rms_eps": float(arch_cfg.get("rms_norm_eps", 1e-5)),
-    }
-    for ours, theirs in (("num_heads", "num_heads"), ("expansion", "expansion"), ("H_cycles", "H_cycles"),
-                         ("L_cycles", "L_cycles"), ("halt_max_steps", "halt_max_steps"),
-                         ("halt_exploration_prob", "halt_exploration_prob")):  # fmt: skip
-        if theirs in arch_cfg:
-            fields[ours] = arch_cfg[theirs]
-    if arch_cfg.get("hidden_size", d) != d:
-        raise CheckpointError(
-            f"arch.hidden_size={arch_cfg['hidden_size']} but the weights have width {d}", file=where
-        )
-    if "puzzle_emb.weights" in state:
-        rows, ndim = _shape(state, "puzzle_emb.weights", where)
-        if ndim > d:
-            raise CheckpointError(
-                f"a puzzle embedding of width {ndim} > hidden_size {d} (several prefix positions) "
-                "is not supported",
-                file=where,
-            )
-        fields.update(puzzle_emb=True, num_puzzle_identifiers=rows)
-    else:
-        ndim = int(arch_cfg.get("puzzle_emb_ndim", 0) or 0)
-        fields["puzzle_emb"] = False
-    prefix = -(-ndim // d)  # ceil(puzzle_emb_ndim / hidden): the reference's default prefix length
-    if hrm:
-        fields.update(
-            puzzle_emb_len=prefix, gradient="one_step", halting="q_learning",
-            l_layers=layers["L_level"], h_layers=layers["H_level"],
-        )  # fmt: skip
-    else:
-        fields.update(
-            puzzle_emb_len=int(arch_cfg.get("puzzle_emb_len") or prefix),
-            num_layers=layers["L_level"],
-            halting="single" if arch_cfg.get("no_ACT_continue", True) else "q_learning",
-        )
-    if mlp_t:
-        width = _shape(state, "L_level.layers.0.mlp_t.gate_up_proj.weight", where)[1]
-        fields["seq_len"] = width - fields["puzzle_emb_len"]
-    return fields
-
-
-def _train_fields(raw: dict[str, Any]) -> dict[str, Any]:
-    keys = ("global_batch_size", "epochs", "eval_interval", "lr", "lr_min_ratio", "lr_warmup_steps",
-            "beta1", "beta2", "weight_decay", "puzzle_emb_lr", "puzzle_emb_weight_decay", "ema",
-            "ema_rate", "seed")  # fmt: skip
-    out = {k: raw[k] for k in keys if raw.get(k) is not None}
-    loss = str(raw.get("arch", {}).get("loss", {}).get("loss_type", ""))
-    if loss.startswith(("stablemax", "softmax")):
-        out["loss"] = loss.split("_")[0]
-    return out
-
-
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def _given(config: RunConfig | ModelConfig | None) -> dict[str, Any]:
     if config is None:
         return {}
@@ -343,13 +224,13 @@ def resolve_reference(
         )
     raw = _read_yaml(files.config) if files.config is not None else {}
     dataset = _read_dataset(files.dataset)
-    model = _model_fields(raw.get("arch", {}), state, where)
+    model = model_fields(raw.get("arch", {}), state, where)
     for key in ("seq_len", "num_puzzle_identifiers"):
         if key in dataset and key not in model:
             model[key] = int(dataset[key])
     base = {"name": str(raw.get("run_name") or Path(where).parent.name or "reference"), "model": model}
-    base["train"] = _train_fields(raw)
-    merged = _merge(base, given)
+    base["train"] = train_fields(raw)
+    merged = deep_merge(base, given)
     for key in ("vocab_size", "seq_len", "num_puzzle_identifiers", "hidden_size"):
         if key in model and merged["model"].get(key) != model[key]:
             raise CheckpointError(
