@@ -16,7 +16,7 @@ from trm.data.errors import InputError
 _DEEP = int(os.environ.get("TRM_FUZZ_EXAMPLES", "0"))
 
 FUZZ = settings(
-    max_examples=_DEEP or 60,
+    max_examples=_DEEP or 40,
     derandomize=not _DEEP,
     deadline=None,
     database=None,  # no .hypothesis folder from CI runs
