@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from fuzz_common import FUZZ
 from trm.data.maze.generate import generate_records
 from trm.data.sudoku import format_grid, generate
-from trm.llm.formats import GridFormat, grid_format
+from trm.llm.formats import ArcFormat, GridFormat, grid_format
 from trm.llm.prompts import messages_for, user_prompt
 
 
@@ -92,3 +95,41 @@ def test_prompts_state_rules_and_format(sudoku):
     assert grid_format("arc", (30, 30)).task == "arc"
     with pytest.raises(ValueError, match="no LLM prompt for task 'chess'; supported: sudoku, maze, arc"):
         grid_format("chess", (8, 8))
+
+
+# Prose that holds no cell of any format: letters other than the maze's S, G, o and the Sudoku's a-g.
+PROSE = st.lists(st.text(alphabet="hijklmnpqrstuvwxyzHIJKLMNOPQRTUVWXYZ ,;:!?()", max_size=30), max_size=3)
+FORMATS = {
+    "sudoku": (GridFormat("sudoku", 9, 9), st.integers(1, 9), (9, 9)),
+    "maze": (GridFormat("maze", 6, 6), st.sampled_from([1, 2, 3, 4, 5]), (6, 6)),
+}
+
+
+@FUZZ
+@given(data=st.data(), task=st.sampled_from(["sudoku", "maze", "arc"]), before=PROSE, after=PROSE)
+def test_a_grid_among_prose_reads_back(data, task, before, after):
+    if task == "arc":
+        fmt = ArcFormat()
+        shape = (data.draw(st.integers(1, 6), label="rows"), data.draw(st.integers(1, 6), label="cols"))
+        cell = st.integers(0, 9)
+    else:
+        fmt, cell, shape = FORMATS[task]
+    grid = np.array(data.draw(st.lists(cell, min_size=shape[0] * shape[1], max_size=shape[0] * shape[1])))
+    grid = grid.reshape(shape)
+    fence = ["```"] if data.draw(st.booleans(), label="fenced") else []
+    text = "\n".join([*before, *fence, fmt.write(grid), *fence, *after])
+    assert np.array_equal(fmt.read(text), grid)
+
+
+@FUZZ
+@given(text=st.text(max_size=400), task=st.sampled_from(["sudoku", "maze", "arc"]))
+def test_reading_any_text_gives_none_or_a_grid_of_the_task(text, task):
+    fmt = ArcFormat() if task == "arc" else FORMATS[task][0]
+    grid = fmt.read(text)
+    if grid is None:
+        return
+    if task == "arc":
+        assert 1 <= grid.shape[0] <= 30 and 1 <= grid.shape[1] <= 30 and grid.max() <= 9
+    else:
+        assert grid.shape == FORMATS[task][2]
+        assert set(np.unique(grid)) <= ({*range(10)} if task == "sudoku" else {1, 2, 3, 4, 5})

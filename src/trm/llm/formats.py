@@ -113,6 +113,8 @@ class GridFormat:
                 text, lambda ch: v if (v := _sudoku_value(ch)) is not None and v <= n else None
             )
         stripped = text.strip()
+        if not stripped:
+            return None  # a blank line ends a block, even one of exactly ``cols`` spaces
         spaced = len(stripped) == 2 * self.cols - 1 and stripped[1::2].strip() == ""
         for form in (text, stripped, stripped[::2] if spaced else None):
             fits = form is not None and len(form) in (self.cols, self.rows * self.cols)
