@@ -84,7 +84,7 @@ class TTCRunner:
         self._generator = torch.Generator().manual_seed(spec.seed)
         if spec.augment_k > 1:  # fail before any compute when the task has no symmetries
             augment.draw_symmetries(
-                task, self.grid_shape, vocab_size, 1, spec.augment_k, np.random.default_rng()
+                task, self.grid_shape, vocab_size, 1, spec.augment_k, np.random.default_rng(0)
             )
 
     def _rows(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
