@@ -67,11 +67,9 @@ class GridFormat:
     # -- reading ---------------------------------------------------------------------------------------------
     def read(self, text: str | None) -> np.ndarray | None:
         """The last grid-shaped block of ``text`` -> grid [rows, cols] of task values, or None."""
-        if not text:
-            return None
         last: list[list[int]] | None = None
         run: list[list[int]] = []
-        for line in text.replace("\r\n", "\n").split("\n"):
+        for line in _lines(text):
             kind, cells = self._read_line(line)
             if kind == "row":
                 run.append(cells)
@@ -125,6 +123,10 @@ class GridFormat:
         return None
 
 
+def _lines(text: str | None) -> list[str]:
+    return text.replace("\r\n", "\n").split("\n") if text else []
+
+
 def _separated_cells(text: str, value_of) -> list[int] | None:
     """The cells of a line whose cells may be separated (spaces, ``|``, commas, brackets ...), or None when a
     character is neither a separator nor a cell (``value_of`` returns None)."""
@@ -166,11 +168,9 @@ class ArcFormat:
         return "one line per row, one digit 0-9 per cell"
 
     def read(self, text: str | None) -> np.ndarray | None:
-        if not text:
-            return None
         last: list[list[int]] | None = None
         run: list[list[int]] = []
-        for line in text.replace("\r\n", "\n").split("\n"):
+        for line in _lines(text):
             grid = _json_grid(line, self.max_side)
             cells = None if grid is not None else self._row(line)
             if cells and run and len(cells) == len(run[0]):
