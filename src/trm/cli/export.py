@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.checkpoint_args import CHECKPOINT_HELP
+
 
 def _parse_batch(batch: str) -> int | None:
     if batch == "dynamic":
@@ -20,7 +22,7 @@ def _parse_batch(batch: str) -> int | None:
 
 
 def export(
-    checkpoint: Annotated[Path, typer.Argument(help="Run dir, its checkpoints/ dir, or one step dir.")],
+    checkpoint: Annotated[str, typer.Argument(help=CHECKPOINT_HELP)],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")] = Path("model.onnx"),
     format: Annotated[str, typer.Option("--format", help="File format (onnx).")] = "onnx",
     steps: Annotated[
