@@ -20,6 +20,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from conftest import shared_data_dir
 from trm.checkpoints.run_dir import save_checkpoint
 from trm.cli import app
 from trm.config import RunConfig, load_recipe
@@ -218,3 +219,23 @@ def test_cli_export_then_solve(tmp_path, puzzles, monkeypatch):
     assert OnnxSolver(export_checkpoint(tmp_path / "run", tmp_path / "again.onnx")).info.source.endswith(
         "run"
     )
+
+
+@pytest.mark.parametrize("kind", ["trm_mlpt", "trm_att", "hrm"])
+def test_reference_checkpoints_reproduce_the_reference_code(kind, tmp_path):
+    """Sudoku-size (81 + prefix) checkpoints of the reference code, exported through the same loader as
+    ``trm solve``: the ONNX runtime reproduces the reference code's own outputs (``golden.npz``) with the
+    tolerances its PyTorch conversion test uses (step 1: 1e-4; fp32 rounding grows with the recursion)."""
+    folder = shared_data_dir() / "reference_checkpoints" / kind
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not available")
+    golden = np.load(folder / "golden.npz")
+    solver = OnnxSolver(export_checkpoint(folder, tmp_path / f"{kind}.onnx"))
+    assert solver.info.n_sup == solver.config["model"]["halt_max_steps"]
+    logits, halt = solver.step_outputs(golden["inputs"], 3, golden["puzzle_identifiers"])
+    for s in range(3):
+        ref = golden["logits"][s]
+        assert np.abs(logits[s] - ref).max() < (1e-4 if s == 0 else 1e-3)
+        assert (logits[s].argmax(-1) == ref.argmax(-1)).all()
+        signal = golden["q_halt"][s] - (golden["q_continue"][s] if kind == "hrm" else 0)
+        assert np.abs(halt[s] - signal).max() < 4e-4

@@ -131,13 +131,14 @@ class OnnxSolver:
         return preds, np.stack(halt_all)[:, :b]
 
     def step_outputs(
-        self, tokens: np.ndarray, steps: int, puzzle_identifier: int = 0
+        self, tokens: np.ndarray, steps: int, puzzle_identifier: int | np.ndarray = 0
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Raw per-step outputs for token rows [B, L]: logits [B, L, V] f32 and halting signals [B] f32."""
+        """Raw per-step outputs for token rows [B, L] (one identifier, or one per row [B]): logits
+        [B, L, V] f32 and halting signals [B] f32 after each step."""
         b = len(tokens)
         feeds = {
             "inputs": np.asarray(tokens, dtype=np.int64),
-            "puzzle_identifiers": np.full(b, puzzle_identifier, dtype=np.int64),
+            "puzzle_identifiers": np.broadcast_to(np.asarray(puzzle_identifier, dtype=np.int64), (b,)).copy(),
             "reset": np.ones(b, dtype=bool),  # step 1 starts every slot from y0, z0
         }
         if self._state_shape is not None:
