@@ -138,3 +138,9 @@ def test_the_cli_and_the_library_do_not_import_the_http_clients():
     code = "import sys, trm, trm.cli; print(sorted(m for m in ('ollama', 'httpx') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["eval", "compare", "prompt"])
+def test_llm_commands_have_help(command):
+    res = runner.invoke(app, ["llm", command, "--help"])
+    assert res.exit_code == 0 and "Usage" in res.output

@@ -95,7 +95,9 @@ def _print_metrics(console, report: dict) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in report["metrics"].items():
-        fraction = "accuracy" in name or name.endswith("_rate") or name.startswith(("valid", "answer_is"))
+        fraction = any(part in name for part in ("accuracy", "pass@", "_rate")) or name.startswith(
+            ("valid", "answer_is", "grid_exact")
+        )
         table.add_row(name, f"{100 * value:.2f}%" if fraction else f"{value:,.3g}")
     console.print(table)
     for note in report["notes"]:
