@@ -258,6 +258,14 @@ def test_missing_facts_are_inferred_or_named(tmp_path):
     assert (config.task, config.model.seq_len, metadata.grid_shape) == ("maze", 900, (30, 30))
     with pytest.raises(CheckpointError, match="pass --task"):
         resolve_reference(folder, ModelConfig(seq_len=16))  # a partial ModelConfig: only seq_len is set
+    # vocab 12 is ARC's: 30x30 grids of 900 cells, one identifier per puzzle-embedding row.
+    (tmp_path / "b").mkdir()
+    folder, _, _ = _reference_files(tmp_path / "b", "trm_att", vocab=12, ids=9)
+    (folder / "dataset.json").unlink()
+    _, config, metadata, _ = resolve_reference(folder)
+    assert (metadata.task, metadata.seq_len, metadata.grid_shape, metadata.num_puzzle_identifiers) == (
+        "arc", 900, (30, 30), 9,
+    )  # fmt: skip
 
 
 def test_contradictions_and_unknown_weights_are_errors(tmp_path):
