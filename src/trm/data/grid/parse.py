@@ -61,7 +61,7 @@ class SourceData:
     skipped: int = 0  # ARC test pairs without an output
 
 
-def _cell(value: Any, where: str, r: int, c: int, file: str, line: int | None) -> str:
+def _cell(value: Any, where: str, r: int, c: int, file: str | None, line: int | None) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InputError(
             f"{where}: row {r + 1}, cell {c + 1} is {json.dumps(value)}; a cell is an integer or a string",
@@ -74,7 +74,7 @@ def _cell(value: Any, where: str, r: int, c: int, file: str, line: int | None) -
     return text
 
 
-def parse_grid(value: Any, *, where: str, file: str, line: int | None = None, max_size: int) -> Cells:
+def parse_grid(value: Any, *, where: str, file: str | None, line: int | None = None, max_size: int) -> Cells:
     """One GRID value (any accepted form) -> rows of symbols; raise InputError naming the place."""
     if isinstance(value, str):
         text = value.replace("\r\n", "\n")

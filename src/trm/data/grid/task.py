@@ -72,7 +72,7 @@ class GridTask:
                 if "input" not in obj:
                     raise InputError("a JSON object question needs an 'input' grid")
                 obj = obj["input"]
-            cells = parse_grid(obj, where="question", file="question", max_size=10**6)
+            cells = parse_grid(obj, where="question", file=None, max_size=10**6)
             return self.vocab.indices(cells, where="question")
         return self.vocab.parse_text(text, file="question")
 
