@@ -281,6 +281,10 @@ def test_contradictions_and_unknown_weights_are_errors(tmp_path):
         load_official(folder, RunConfig.model_validate({"task": "toy"}))
     assert "step_8" in str(info.value) and isinstance(info.value, InputError)
     (folder / "step_8").unlink()
+    dataset = json.loads((folder / "dataset.json").read_text())
+    (folder / "dataset.json").write_text(json.dumps({**dataset, "seq_len": 17}))
+    with pytest.raises(CheckpointError, match="the weights imply seq_len=16"):  # MLP-T width 20 - prefix 4
+        load_official(folder, RunConfig.model_validate({"task": "toy"}))
     (folder / "all_config.yaml").unlink()
     with pytest.raises(CheckpointError, match="no all_config.yaml"):
         load_official(folder)

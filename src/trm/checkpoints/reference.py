@@ -228,6 +228,12 @@ def resolve_reference(
     for key in ("seq_len", "num_puzzle_identifiers"):
         if key in dataset and key not in model:
             model[key] = int(dataset[key])
+        elif key in dataset and int(dataset[key]) != model[key]:  # e.g. a prefix length that is not the run's
+            raise CheckpointError(
+                f"the weights imply {key}={model[key]} (prefix {model.get('puzzle_emb_len')}), "
+                f"{files.dataset} says {dataset[key]}",
+                file=where,
+            )
     base = {"name": str(raw.get("run_name") or Path(where).parent.name or "reference"), "model": model}
     base["train"] = train_fields(raw)
     merged = deep_merge(base, given)

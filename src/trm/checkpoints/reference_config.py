@@ -114,13 +114,19 @@ def model_fields(arch_cfg: dict[str, Any], state: Mapping[str, Tensor], where: s
         )  # fmt: skip
     else:
         fields.update(
-            puzzle_emb_len=int(arch_cfg.get("puzzle_emb_len") or prefix),
+            # The reference TRM config defaults to 16 prefix positions; 0 means ceil(ndim / hidden).
+            puzzle_emb_len=int(arch_cfg.get("puzzle_emb_len", 16) or prefix),
             num_layers=layers["L_level"],
             halting="single" if arch_cfg.get("no_ACT_continue", True) else "q_learning",
         )
     if mlp_t:
         width = _shape(state, "L_level.layers.0.mlp_t.gate_up_proj.weight", where)[1]
         fields["seq_len"] = width - fields["puzzle_emb_len"]
+        if fields["seq_len"] <= 0:
+            raise CheckpointError(
+                f"the MLP-T width {width} leaves no positions after a prefix of {fields['puzzle_emb_len']}",
+                file=where,
+            )
     return fields
 
 
