@@ -153,6 +153,8 @@ def llm_compare(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     header, rows = table_rows(entries)
+    needed = sum(3 + max(len(c) for c in column) for column in zip(header, *rows, strict=True)) + 1
+    console = Console(width=max(console.width, needed))  # never cut a metric name to fit a narrow terminal
     table = Table(title="LLM vs TRM")
     for col in header:
         table.add_column(col, justify="left" if col in ("report", "kind") else "right")
