@@ -157,3 +157,20 @@ def test_push_refuses_a_damaged_checkpoint(hub, tmp_path):
     result = CliRunner().invoke(app, ["push", str(step_dir), "--repo", "me/broken"])
     assert result.exit_code != 0
     assert not hub.repo("me/broken").exists()
+
+
+def test_an_upload_failure_is_one_clear_error(hub, tmp_path, monkeypatch):
+    _run(tmp_path)
+
+    class NoToken:
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, repo_id, **kwargs):
+            raise PermissionError("401 Unauthorized: no token")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", NoToken)
+    result = CliRunner().invoke(app, ["push", str(tmp_path / "run"), "--repo", "me/x"])
+    assert result.exit_code == 2  # the CLI-wide handler: one line naming the repo, no traceback
+    assert "hf://me/x: could not upload: PermissionError: 401" in result.output
+    assert "Traceback" not in result.output

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from trm.checkpoints import run_dir
+from trm.checkpoints.errors import CheckpointError
 from trm.checkpoints.integrity import file_records
 
 UPLOADED = ("model.safetensors", "ema.safetensors", "config.yaml")
@@ -152,10 +153,10 @@ def push(
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="trm-push-") as tmp:
         step_dir = stage(path, Path(tmp), repo, eval_report)
-        api.create_repo(repo, private=private, exist_ok=True)
-        info = api.upload_folder(
-            repo_id=repo,
-            folder_path=tmp,
-            commit_message=commit_message or f"trm push: {step_dir.parent.parent.name} {step_dir.name}",
-        )
+        message = commit_message or f"trm push: {step_dir.parent.parent.name} {step_dir.name}"
+        try:
+            api.create_repo(repo, private=private, exist_ok=True)
+            info = api.upload_folder(repo_id=repo, folder_path=tmp, commit_message=message)
+        except Exception as e:  # huggingface_hub raises many types (no token, 403, offline): one clear line
+            raise CheckpointError(f"could not upload: {type(e).__name__}: {e}", file=f"hf://{repo}") from None
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/{repo}")
