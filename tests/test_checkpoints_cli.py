@@ -120,3 +120,5 @@ def test_convert_needs_the_task_when_the_shapes_do_not_tell(tmp_path):
     assert "task toy: grid 9x9, seq_len 81, vocab 7" in result.output
     result = runner.invoke(_app(), ["convert", str(folder), "--out", str(tmp_path / "run"), "--task", "toy"])
     assert result.exit_code == 2 and "--overwrite" in result.output
+    result = runner.invoke(_app(), ["convert", str(tmp_path / "run"), "--out", str(tmp_path / "again")])
+    assert result.exit_code == 2 and "already a trm checkpoint" in result.output

@@ -81,7 +81,11 @@ def load_any(
     verify: bool = True,
     config: RunConfig | ModelConfig | None = None,
 ) -> tuple[nn.Module, RunConfig, DatasetMetadata]:
-    """Load the model of any checkpoint spec (see the module docstring), in eval mode on ``device``."""
+    """Load the model of any checkpoint spec (see the module docstring), in eval mode on ``device``.
+
+    ``verify`` checks our checkpoints' files against their meta.json; reference files carry no checksums
+    (a hub download is checked by huggingface_hub). ``use_ema`` picks our EMA weights; a reference
+    checkpoint holds one set (the EMA copy when its run used EMA)."""
     if str(spec).startswith(HUB_SCHEME):  # downloaded, and converted with ``config`` when reference
         path = local_path(spec, config)
         return run_dir.load_for_inference(path, device=device, use_ema=use_ema, verify=verify)
@@ -117,6 +121,8 @@ def convert(
 ) -> Path:
     """Write a reference checkpoint (a local path) as our run dir ``out``; returns its step dir."""
     path = local_path(spec)
+    if is_ours(path):
+        raise CheckpointError("is already a trm checkpoint: use it as it is", file=str(spec))
     model, run_config, metadata = reference.load_official(path, config, device="cpu")
     if step is None:
         m = re.match(r"^step_(\d+)$", reference.find_reference(path).weights.name)
