@@ -270,7 +270,7 @@ def test_missing_facts_are_inferred_or_named(tmp_path):
 
 def test_contradictions_and_unknown_weights_are_errors(tmp_path):
     folder, state, _ = _reference_files(tmp_path, "trm_mlpt")
-    with pytest.raises(CheckpointError, match="vocab_size=11"):
+    with pytest.raises(CheckpointError, match="checkpoint has vocab_size=11"):
         load_official(folder, RunConfig.model_validate({"task": "toy", "model": {"vocab_size": 12}}))
     torch.save(
         {"model.inner." + k: v for k, v in state.items()}

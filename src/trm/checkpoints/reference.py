@@ -240,7 +240,7 @@ def resolve_reference(
     for key in ("vocab_size", "seq_len", "num_puzzle_identifiers", "hidden_size"):
         if key in model and merged["model"].get(key) != model[key]:
             raise CheckpointError(
-                f"the weights have {key}={model[key]}, the given config says {merged['model'].get(key)}",
+                f"the checkpoint has {key}={model[key]}, the options/config say {merged['model'].get(key)}",
                 file=where,
             )
     m = merged["model"]
