@@ -150,7 +150,7 @@ def strip_prefix(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 
 def rename(state: Mapping[str, Tensor], arch: str, where: str = "checkpoint") -> dict[str, Tensor]:
-    """Reference names (prefix stripped) -> our names; values as float32 copies. Unknown keys: error."""
+    """Reference names (prefix stripped) -> our names; values as float32. Unknown keys: error."""
     modules = {"L_level": "net", "H_level": "net_y"} if arch == "hrm" else {"L_level": "net"}
     out, unknown = {}, []
     for key, value in state.items():
@@ -160,7 +160,7 @@ def rename(state: Mapping[str, Tensor], arch: str, where: str = "checkpoint") ->
         if name is None:
             unknown.append(key)
             continue
-        out[name] = value.detach().to(torch.float32).clone()
+        out[name] = value.detach().to(torch.float32)  # fp32 tensors as they are: no copy of a 2 GB ARC table
     if unknown:
         hint = (
             " (learned position embeddings are not supported)"
