@@ -59,7 +59,9 @@ def test_any_csv_reads_or_is_an_input_error(tmp_path, raw):
 @given(st.integers(0, len(RECORDS) - 1), st.data())
 def test_damaged_csv_reads_or_is_an_input_error(tmp_path, k, data):
     path = write_csv(tmp_path / "mazes.csv", _sample(k))
-    path.write_text(mutate(path.read_text(), data, ALPHABET))
+    path.write_bytes(
+        mutate(path.read_text(), data, ALPHABET).encode("utf-8", "surrogatepass")
+    )  # may be bad UTF-8
     input_errors_only(read_csv, path)
 
 
