@@ -8,13 +8,21 @@ import torch
 
 from trm.config import load_recipe
 from trm.data.format import DatasetMetadata, open_split
+from trm.data.grid.build import GridOptions, build_grids
+from trm.data.grid.examples import generate, write_jsonl
 from trm.data.sudoku.build import build_from_generator
 from trm.models import build_model
 from trm.training.checkpoint import save_checkpoint
 
 N_SUP = 3
 # task -> (vocab_size, grid_shape)
-SHAPES = {"sudoku": (8, (6, 6)), "sudoku4": (6, (4, 4)), "maze": (6, (7, 7)), "arc": (12, (30, 30))}
+SHAPES = {
+    "sudoku": (8, (6, 6)),
+    "sudoku4": (6, (4, 4)),
+    "maze": (6, (7, 7)),
+    "arc": (12, (30, 30)),
+    "grid": None,
+}
 
 
 def _write_sudoku_data(data: Path, n: int) -> DatasetMetadata:
@@ -22,18 +30,27 @@ def _write_sudoku_data(data: Path, n: int) -> DatasetMetadata:
     return open_split(data, "train").metadata
 
 
+def _write_grid_data(data: Path) -> DatasetMetadata:
+    """A user's own task (``trm data grids``): 3x3 to 5x5 gravity grids of two colours."""
+    src = write_jsonl(data.parent / "gravity.jsonl", generate("gravity", 24, seed=0, max_size=5, colours=2))
+    build_grids(data, src, GridOptions(test_fraction=0.25))
+    return open_split(data, "train").metadata
+
+
 def tiny_checkpoint(root: Path, kind: str, seed: int = 0) -> Path:
     """A run dir ``root/kind`` holding one checkpoint of a tiny random TRM for task ``kind``.
 
-    Sudoku runs also keep their dataset on disk (so examples come from it); the others have none.
+    Sudoku and grid runs also keep their dataset on disk (so examples come from it); the others have none.
     """
-    vocab, shape = SHAPES[kind]
     task = "sudoku" if kind.startswith("sudoku") else kind
     run = root / kind
     data = run / "data"
-    if task == "sudoku":
-        meta = _write_sudoku_data(data, shape[0])
+    if task == "grid":
+        meta = _write_grid_data(data)
+    elif task == "sudoku":
+        meta = _write_sudoku_data(data, SHAPES[kind][1][0])
     else:
+        vocab, shape = SHAPES[kind]
         meta = DatasetMetadata(
             task=task,
             vocab_size=vocab,

@@ -23,7 +23,8 @@ from trm.serve.request_io import Limits
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve")
-    return load_models([str(tiny_checkpoint(root, k)) for k in ("sudoku", "sudoku4", "maze", "arc")], "cpu")
+    kinds = ("sudoku", "sudoku4", "maze", "arc", "grid")
+    return load_models([str(tiny_checkpoint(root, k)) for k in kinds], "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +73,15 @@ def check_solution(body: dict, served, puzzle) -> None:
 
 def test_models_and_health(client, models):
     listed = client.get("/api/models").json()
-    assert [m["name"] for m in listed] == ["sudoku", "sudoku4", "maze", "arc"]
+    assert [m["name"] for m in listed] == ["sudoku", "sudoku4", "maze", "arc", "grid"]
     for m in listed:
         served = models[m["name"]]
-        assert set(m) == {"name", "task", "grid_shape", "parameters", "n_sup", "source"}
+        names = {"symbols"} if m["task"] == "grid" else set()  # a user's task names its cell values
+        assert set(m) == {"name", "task", "grid_shape", "parameters", "n_sup", "source"} | names
         assert m["parameters"] == count_parameters(served.solver.model) > 0
         assert m["n_sup"] == N_SUP and m["source"] == served.source
         assert tuple(m["grid_shape"]) == tuple(served.solver.metadata.grid_shape)
+    assert listed[-1]["symbols"] == list(models["grid"].solver.task.symbols)
     assert client.get("/api/health").json() == {"status": "ok", "models": list(models), "pending": 0}
     assert "/api/solve" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
@@ -98,6 +101,7 @@ def test_model_names():
         ("maze", maze_text()),
         ("arc", "0120\n3456\n7890"),
         ("arc", json.dumps({"train": [], "test": [{"input": [[1, 2], [3, 4]]}]})),
+        ("grid", "010\n200\n001"),
     ],
 )
 def test_solve_each_task(client, models, name, puzzle):

@@ -1,7 +1,7 @@
 """The page of ``trm serve`` in a real headless Chromium (Debian's ``chromium`` + ``chromium-driver``).
 
 Load the page, type a Sudoku into the grid, solve, step through the answer, play it, see an error in words,
-then load and solve a maze and an ARC example. Screenshots are saved under the test's tmp dir.
+then load and solve a maze, an ARC and a grid-task example. Screenshots are saved under the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """uvicorn on a free localhost port, in a thread, serving tiny Sudoku 6x6, maze and ARC models."""
+    """uvicorn on a free localhost port, in a thread, serving tiny Sudoku 6x6, maze, ARC and grid models."""
     import uvicorn
 
     from trm.serve.app import create_app
     from trm.serve.registry import load_models
 
     root = tmp_path_factory.mktemp("page")
-    models = load_models([str(tiny_checkpoint(root, k)) for k in ("sudoku", "maze", "arc")], "cpu")
+    models = load_models([str(tiny_checkpoint(root, k)) for k in ("sudoku", "maze", "arc", "grid")], "cpu")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(create_app(models), log_level="warning"))
@@ -99,7 +99,7 @@ def test_type_solve_step_play_and_errors(served, browser, tmp_path):
     solver = models["sudoku"].solver
     browser.get(url)
     wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#model option")) == 3
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#model option")) == 4
     assert "N_sup 3" in text_of(browser, "model-info")
 
     # type a 6x6 puzzle into the editor grid
@@ -158,7 +158,7 @@ def grid_values(driver, grid_id: str) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("name", ["maze", "arc"])
+@pytest.mark.parametrize("name", ["maze", "arc", "grid"])
 def test_load_an_example_and_solve(served, browser, tmp_path, name):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -167,10 +167,12 @@ def test_load_an_example_and_solve(served, browser, tmp_path, name):
     browser.get(url)
     wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
     Select(browser.find_element(By.ID, "model")).select_by_value(name)
-    if name == "arc":  # paint a cell with a colour from the palette
-        browser.find_elements(By.CSS_SELECTOR, "#palette .cell")[3].click()
+    if name != "maze":  # paint a cell with a colour (ARC) or a symbol (grid task) from the palette
+        swatches = browser.find_elements(By.CSS_SELECTOR, "#palette .cell")
+        assert len(swatches) == (10 if name == "arc" else len(models[name].solver.task.symbols))
+        swatches[2].click()
         cells(browser, "editor")[0].click()
-        assert grid_values(browser, "editor")[0, 0] == 3
+        assert grid_values(browser, "editor")[0, 0] == 2
     browser.find_element(By.ID, "example").click()
     wait_for(browser, lambda d: "example:" in text_of(d, "source"))
     question = grid_values(browser, "editor")

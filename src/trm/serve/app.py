@@ -79,6 +79,7 @@ class ModelInfo(BaseModel):
     parameters: int
     n_sup: int
     source: str
+    symbols: list[str] | None = Field(None, description="Names of the cell values (a user's grid task).")
 
 
 class Example(BaseModel):
@@ -181,7 +182,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
         """Liveness, the served models and how many solves are waiting."""
         return {"status": "ok", "models": list(models), "pending": queue.pending}
 
-    @app.get("/api/models", response_model=list[ModelInfo])
+    @app.get("/api/models", response_model=list[ModelInfo], response_model_exclude_none=True)
     async def list_models() -> list[dict[str, Any]]:
         """Every served model: its name, task, grid shape, parameters, N_sup and checkpoint."""
         return [m.describe() for m in models.values()]

@@ -6,7 +6,8 @@ Design choices:
   step dirs, and whatever else ``Solver.load`` accepts, e.g. ``hf://`` specs).
 - A model's name is the run's folder name (``runs/quickstart/checkpoints/step_00000100`` -> ``quickstart``),
   or the last part of any other spec; a second model with the same name becomes ``name-2``.
-- ``describe()`` is exactly one entry of ``GET /api/models`` and of the MCP ``list_models`` tool.
+- ``describe()`` is exactly one entry of ``GET /api/models`` and of the MCP ``list_models`` tool; a task
+  that names its cell values (a user's ``grid`` task) adds ``symbols``, value i drawn as ``symbols[i]``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class ServedModel:
     def describe(self) -> dict[str, Any]:
         from trm.models.cost import count_parameters
 
-        return {
+        info = {
             "name": self.name,
             "task": self.solver.metadata.task,
             "grid_shape": [int(x) for x in self.solver.metadata.grid_shape],
@@ -53,6 +54,10 @@ class ServedModel:
             "n_sup": self.n_sup,
             "source": self.source,
         }
+        symbols = getattr(self.solver.task, "symbols", None)  # a user's grid task names its cell values
+        if symbols is not None:
+            info["symbols"] = [str(s) for s in symbols]
+        return info
 
 
 def model_name(spec: str) -> str:

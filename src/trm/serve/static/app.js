@@ -53,6 +53,15 @@ const TASKS = {
     text: () => "",
     classes: (v) => ["c" + v, "coloured"],
   },
+  grid: {
+    hint: "A grid of your task's symbols: pick a symbol, then click cells. Resize up to the model's grid.",
+    blank: 0,
+    palette: "symbols",
+    resizable: true,
+    click: () => state.colour,
+    text: (v) => symbolOf(v),
+    classes: () => ["clickable"],
+  },
   other: {
     hint: "Type a number into each cell.",
     blank: 0,
@@ -63,6 +72,7 @@ const TASKS = {
   },
 };
 const taskOf = (model) => TASKS[model && model.task] || TASKS.other;
+const symbolOf = (v) => (state.model && state.model.symbols ? state.model.symbols[v] ?? "?" : String(v));
 
 // -- errors ----------------------------------------------------------------------------------------
 function showError(message) {
@@ -122,6 +132,7 @@ function drawAnswer() {
   const step = res.steps[state.step - 1];
   const task = taskOf(state.model);
   const grid = step.grid;
+  el.classList.toggle("empty", !grid.length);
   if (!grid.length) {
     el.textContent = "(no grid at this step: the model drew no border around an answer)";
     return;
@@ -199,11 +210,14 @@ function focusCell(r, c) {
 function drawPalette() {
   const el = $("palette");
   el.replaceChildren();
-  for (let v = 0; v < 10; v += 1) {
+  const symbols = taskOf(state.model).palette === "symbols";
+  const count = symbols ? state.model.symbols.length : 10;
+  for (let v = 0; v < count; v += 1) {
     const swatch = document.createElement("div");
-    swatch.className = `cell c${v}` + (v === state.colour ? " selected" : "");
+    swatch.className = (symbols ? "cell" : `cell c${v}`) + (v === state.colour ? " selected" : "");
     swatch.style.setProperty("--cell", "24px");
-    swatch.title = "colour " + v;
+    if (symbols) swatch.textContent = state.model.symbols[v];
+    swatch.title = symbols ? "symbol " + state.model.symbols[v] : "colour " + v;
     swatch.addEventListener("click", () => {
       state.colour = v;
       drawPalette();
@@ -332,8 +346,11 @@ function chooseModel(name) {
   $("editor-hint").textContent = task.hint;
   $("palette").hidden = !task.palette;
   $("size-row").hidden = !task.resizable;
-  if (task.palette) drawPalette();
-  const [rows, cols] = task.resizable ? [10, 10] : m.grid_shape;
+  if (task.palette) {
+    state.colour = m.symbols && m.symbols.length < 2 ? 0 : 1;
+    drawPalette();
+  }
+  const [rows, cols] = task.resizable ? m.grid_shape.map((x) => Math.min(x, 10)) : m.grid_shape;
   state.grid = blankGrid(rows, cols);
   state.mode = "grid";
   $("text").value = "";
@@ -399,8 +416,9 @@ async function start() {
     $("source").textContent = state.mode === "text" ? "Solve will read the text as pasted." : "";
   });
   $("resize").addEventListener("click", () => {
-    const rows = Math.max(1, Math.min(30, Number($("rows").value) || 1));
-    const cols = Math.max(1, Math.min(30, Number($("cols").value) || 1));
+    const [maxRows, maxCols] = state.model.grid_shape;
+    const rows = Math.max(1, Math.min(maxRows, Number($("rows").value) || 1));
+    const cols = Math.max(1, Math.min(maxCols, Number($("cols").value) || 1));
     state.grid = blankGrid(rows, cols);
     state.mode = "grid";
     drawEditor();
