@@ -67,16 +67,23 @@ def test_reproduces_the_reference_code_outputs(kind):
 
 
 def _trunc(*shape, g, scale=0.3):
-    return torch.randn(*shape, generator=g, dtype=torch.float64).clamp(-2, 2).float() * scale
+    return torch.randn(*shape, generator=g).clamp_(-2, 2).mul_(scale)
 
 
-def _reference_files(tmp_path, kind, *, compiled=True, ndim=32, d=32, seq=16, vocab=11, ids=5, prefix=4):
+def _swiglu_width(n: int) -> int:
+    """The reference SwiGLU width for expansion 4: round(4 * n * 2/3) rounded up to a multiple of 256."""
+    return -(-round(4 * n * 2 / 3) // 256) * 256
+
+
+def _reference_files(
+    tmp_path, kind, *, compiled=True, ndim=32, d=32, seq=16, vocab=11, ids=5, prefix=4, layers=2, heads=2
+):
     """A reference checkpoint folder: step_7 with the reference key names, all_config.yaml, dataset.json."""
-    g = torch.Generator().manual_seed(hash(kind) % 1000)
+    g = torch.Generator().manual_seed(KINDS.index(kind))
     hrm, mlp_t = kind == "hrm", kind == "trm_mlpt"
     p = -(-ndim // d) if hrm else prefix
     width = seq + p
-    inter, inter_t = 256, 256  # round(4 * 32 * 2/3) = 85 and round(4 * (16+P) * 2/3) rounded up to 256
+    inter, inter_t = _swiglu_width(d), _swiglu_width(width)
     state = {
         "H_init": _trunc(d, g=g, scale=1.0).bfloat16(),
         "L_init": _trunc(d, g=g, scale=1.0).bfloat16(),
@@ -86,7 +93,7 @@ def _reference_files(tmp_path, kind, *, compiled=True, ndim=32, d=32, seq=16, vo
         "q_head.bias": _trunc(2, g=g),
         "puzzle_emb.weights": _trunc(ids, ndim, g=g, scale=0.5),
     }
-    levels = {"H_level": 2, "L_level": 2} if hrm else {"L_level": 2}
+    levels = {"H_level": layers, "L_level": layers} if hrm else {"L_level": layers}
     for level, n in levels.items():
         for i in range(n):
             pre = f"{level}.layers.{i}."
@@ -108,8 +115,8 @@ def _reference_files(tmp_path, kind, *, compiled=True, ndim=32, d=32, seq=16, vo
         else "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1",
         "loss": {"name": "losses@ACTLossHead", "loss_type": "stablemax_cross_entropy"},
         "puzzle_emb_ndim": ndim, "H_cycles": 2, "L_cycles": 2, "hidden_size": d, "expansion": 4,
-        "num_heads": 2, "halt_max_steps": 4, "halt_exploration_prob": 0.1, "forward_dtype": "bfloat16",
-        "pos_encodings": "none" if mlp_t else "rope", "L_layers": 2, "H_layers": 2 if hrm else 0,
+        "num_heads": heads, "halt_max_steps": 4, "halt_exploration_prob": 0.1, "forward_dtype": "bfloat16",
+        "pos_encodings": "none" if mlp_t else "rope", "L_layers": layers, "H_layers": layers if hrm else 0,
     }  # fmt: skip
     if not hrm:
         arch.update(mlp_t=mlp_t, puzzle_emb_len=prefix, no_ACT_continue=True, causal=False)
@@ -236,6 +243,27 @@ def test_key_table_converts_key_by_key_and_computes_the_same(tmp_path, kind, com
         # float64 throughout; our model returns logits and q in float32, hence 1e-6 and not 1e-12.
         torch.testing.assert_close(out.logits.double(), logits, atol=1e-6, rtol=1e-6)
         torch.testing.assert_close(out.q_halt.double(), q[:, 0], atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kind, layers, count",
+    [
+        ("trm_mlpt", 2, 5_028_866),
+        ("trm_att", 2, 6_828_034),
+        pytest.param("hrm", 4, 27_275_266, marks=pytest.mark.slow),
+    ],
+)
+def test_paper_sized_reference_checkpoints_convert_to_the_papers_parameter_counts(
+    tmp_path, kind, layers, count
+):
+    """d=512, 8 heads, Sudoku (vocab 11, seq 81), a 16-position prefix (HRM: 1): SPEC's exact counts."""
+    from trm.models import count_parameters
+
+    folder, _, _ = _reference_files(
+        tmp_path, kind, d=512, ndim=512, heads=8, seq=81, ids=1, prefix=16, layers=layers
+    )
+    model, config, _ = load_official(folder)
+    assert count_parameters(model) == count and config.task == "sudoku"
 
 
 def test_missing_facts_are_inferred_or_named(tmp_path):
