@@ -91,6 +91,14 @@ def test_model_names():
     assert model_name("runs/quickstart/checkpoints/step_00000100") == "quickstart"
     assert model_name("runs/quickstart/") == "quickstart"
     assert model_name("hf://someone/trm-sudoku") == "trm-sudoku"
+    assert model_name("hf://someone/trm/maze@v1.0") == "maze"
+
+
+def test_duplicate_names_are_numbered(models):
+    src = models["maze"].source
+    assert list(load_models([src, src], "cpu")) == ["maze", "maze-2"]
+    with pytest.raises(ValueError, match="at least one checkpoint"):
+        load_models([], "cpu")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ Design choices:
 - Checkpoints load through :meth:`trm.Solver.load`, so every kind the library reads works here (run dirs,
   step dirs, and whatever else ``Solver.load`` accepts, e.g. ``hf://`` specs).
 - A model's name is the run's folder name (``runs/quickstart/checkpoints/step_00000100`` -> ``quickstart``),
-  or the last part of any other spec; a second model with the same name becomes ``name-2``.
+  or the last part of any other spec (``hf://owner/repo/sub@rev`` -> ``sub``); a second model with the
+  same name becomes ``name-2``.
 - ``describe()`` is exactly one entry of ``GET /api/models`` and of the MCP ``list_models`` tool; a task
   that names its cell values (a user's ``grid`` task) adds ``symbols``, value i drawn as ``symbols[i]``.
 """
@@ -62,7 +63,10 @@ class ServedModel:
 
 def model_name(spec: str) -> str:
     """A short name for a checkpoint spec: the run folder's name, skipping ``checkpoints``/``step_N``."""
-    text = str(spec).split("://", 1)[-1].rstrip("/")
+    text = str(spec)
+    if text.startswith("hf://"):  # hf://owner/repo[/subfolder][@revision]
+        text = text[len("hf://") :].split("@", 1)[0]
+    text = text.rstrip("/")
     parts = [p for p in PurePosixPath(text.replace("\\", "/")).parts if p not in ("/", ".", "..")]
     while len(parts) > 1 and _NOT_A_NAME.match(parts[-1]):
         parts.pop()
