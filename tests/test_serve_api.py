@@ -263,3 +263,35 @@ def test_too_many_pending_is_429(models):
     codes = sorted(r.status_code for r in replies)
     assert codes == [200, 200, 429, 429, 429]
     assert all("limit 2" in r.json()["error"] for r in replies if r.status_code == 429)
+
+
+class _PickySolver:
+    """Refuses (ValueError) any batch holding the question "bad"; answers the others with themselves."""
+
+    def solve_many(self, questions, steps=None):
+        if "bad" in questions:
+            raise ValueError("bad question")
+        return list(questions)
+
+
+def test_a_refused_batch_is_solved_one_at_a_time():
+    from trm.serve.batching import _Job, _solve_batch
+    from trm.serve.registry import ServedModel, ServeError
+
+    served = ServedModel(name="picky", source="-", solver=_PickySolver())
+    jobs = [_Job(served, q, None, None, None) for q in ("a", "bad", "c")]
+    a, bad, c = _solve_batch(jobs)
+    assert (a, c) == ("a", "c")
+    assert isinstance(bad, ServeError) and bad.status == 422 and "bad question" in bad.message
+
+
+def test_non_finite_q_halt_is_null(models):
+    from dataclasses import replace
+
+    from trm.serve.request_io import solution_json
+
+    served = models["sudoku"]
+    sol = served.solver.solve(sudoku_text())
+    sol.trace[0] = replace(sol.trace[0], q_halt=float("nan"))
+    body = solution_json(served, sol)
+    assert body["steps"][0]["q_halt"] is None and json.dumps(body, allow_nan=False)
