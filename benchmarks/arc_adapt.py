@@ -7,6 +7,7 @@ their test inputs scored by voting before (fresh rows at the mean of the trained
 
     nice .venv/bin/python benchmarks/arc_adapt.py --out /tmp/arcb                    # base run + both modes
     nice .venv/bin/python benchmarks/arc_adapt.py --out /tmp/arcb --base-steps 0     # reuse out/base_run
+    nice .venv/bin/python benchmarks/arc_adapt.py --out /tmp/arcb --base-stop 200    # the measured base model
 
 Budgets are in steps (the machine may be shared); the table prints what was measured and the command.
 """
@@ -54,7 +55,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--corpus", type=Path, default=CONCEPTARC)
     ap.add_argument("--base-variants", type=int, default=16)
-    ap.add_argument("--base-steps", type=int, default=400, help="0: reuse OUT/base_run")
+    ap.add_argument("--base-steps", type=int, default=400, help="schedule length; 0: reuse OUT/base_run")
+    ap.add_argument(
+        "--base-stop", type=int, default=None, help="stop the base run at this step (same schedule)"
+    )
+    ap.add_argument("--base-checkpoint", type=Path, default=None, help="default: the latest of OUT/base_run")
     ap.add_argument("--adapt-steps", type=int, default=100)
     ap.add_argument("--adapt-variants", type=int, default=16)
     ap.add_argument("--adapt-batch", type=int, default=16)
@@ -70,7 +75,10 @@ def main() -> None:
     base = args.out / "base_run"
     if args.base_steps:
         build_arc_dataset(args.out / "base", train_sources=[], eval_sources=rest, variants=args.base_variants)
-        train(base_config(args.out / "base", base, args.base_steps), progress=False)
+        train(
+            base_config(args.out / "base", base, args.base_steps), stop_at_step=args.base_stop, progress=False
+        )
+    base = args.base_checkpoint or base
     rows = []
     for mode in [m for m in args.modes.split(",") if m]:
         s = AdaptSettings(
@@ -91,7 +99,8 @@ def main() -> None:
         print(f"| {mode} | {args.adapt_steps} | " + " | ".join(cells) + " |")
     print("\nreproduce: nice .venv/bin/python benchmarks/arc_adapt.py " + " ".join(sys.argv[1:]))
     record = {m: {"before": b, "after": a} for m, b, a in rows}
-    atomic_write_text(args.out / "arc_adapt.json", json.dumps(record, indent=1) + "\n")
+    name = "arc_adapt_" + "_".join(m for m, _, _ in rows) + ".json"
+    atomic_write_text(args.out / name, json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":
