@@ -85,13 +85,16 @@ def test_a_reference_checkpoint_on_the_hub_is_converted_once(hub, tmp_path, monk
     folder = hub.repo("someone/trm-att") / "sudoku"
     shutil.copytree(REFERENCE / "trm_att", folder)
     model, config, metadata = load_any("hf://someone/trm-att/sudoku@v1", device="cpu")
-    assert hub.calls == [("someone/trm-att", "v1", ["sudoku/*"])]
+    assert hub.calls == [("someone/trm-att", "v1", ["sudoku", "sudoku/*"])]
     expected, _, _ = load_official(REFERENCE / "trm_att")
     for (name, p), q in zip(model.state_dict().items(), expected.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
     assert metadata.task == "sudoku" and config.model.mixer == "attention"
     cached = tmp_path / "cache" / "hub" / "someone--trm-att" / COMMIT / "sudoku"
     assert (cached / "checkpoints" / "latest").is_file()
+
+    one_file, _, _ = load_any("hf://someone/trm-att/sudoku/step_1", device="cpu")  # one of several steps
+    assert torch.equal(one_file.lm_head.weight, expected.lm_head.weight)
 
     def no_second_conversion(*args, **kwargs):
         raise AssertionError("converted again")
@@ -100,7 +103,7 @@ def test_a_reference_checkpoint_on_the_hub_is_converted_once(hub, tmp_path, monk
     load_any("hf://someone/trm-att/sudoku@v1", device="cpu")
     with pytest.raises(CheckpointError, match="could not download: OSError: 404"):
         load_any("hf://someone/missing", device="cpu")
-    with pytest.raises(CheckpointError, match="no folder 'nope'"):
+    with pytest.raises(CheckpointError, match="no folder or file 'nope'"):
         load_any("hf://someone/trm-att/nope", device="cpu")
 
 

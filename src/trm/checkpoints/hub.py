@@ -57,17 +57,18 @@ def cache_root() -> Path:
 
 
 def download(spec: HubSpec) -> Path:
-    """The local snapshot folder of ``spec`` (the subfolder inside it when one is named)."""
+    """The local snapshot folder of ``spec`` (the subfolder or file inside it when one is named, e.g.
+    ``hf://owner/repo/step_32550`` for one of several reference checkpoints)."""
     from huggingface_hub import snapshot_download
 
-    patterns = [f"{spec.subfolder}/*"] if spec.subfolder else None
+    patterns = [spec.subfolder, f"{spec.subfolder}/*"] if spec.subfolder else None  # a folder or one file
     try:
         local = Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=patterns))
     except Exception as e:  # huggingface_hub raises many types (offline, 404, auth): one clear line
         raise CheckpointError(f"could not download: {type(e).__name__}: {e}", file=str(spec)) from None
     folder = local / spec.subfolder if spec.subfolder else local
-    if not folder.is_dir():
-        raise CheckpointError(f"the repository has no folder {spec.subfolder!r}", file=str(spec))
+    if not folder.exists():
+        raise CheckpointError(f"the repository has no folder or file {spec.subfolder!r}", file=str(spec))
     return folder
 
 
