@@ -137,6 +137,12 @@ def test_type_solve_step_play_and_errors(served, browser, tmp_path):
     wait_for(browser, lambda d: text_of(d, "step-label").startswith(f"step {N_SUP} / {N_SUP}"))
     wait_for(browser, lambda d: text_of(d, "play") == "Play")
 
+    # test-time compute from the page: the chosen candidate is named
+    browser.find_element(By.ID, "ttc").send_keys("noise:k=2")
+    browser.find_element(By.ID, "solve").click()
+    wait_for(browser, lambda d: "of 2 chosen" in text_of(d, "halt"))
+    browser.find_element(By.ID, "ttc").clear()
+
     # a bad pasted puzzle: an error in words on the page, no answer is lost
     area = browser.find_element(By.ID, "text")
     area.send_keys("12x4")

@@ -312,9 +312,12 @@ function showResult(res) {
   $("step").max = n;
   $("step").disabled = false;
   $("play").disabled = false;
-  $("halt").textContent = res.halt_step
+  const ttc = res.ttc
+    ? ` Test-time compute: candidate ${res.ttc.chosen + 1} of ${res.ttc.candidates} chosen (${res.ttc.calls} network calls); the steps shown are its trajectory.`
+    : "";
+  $("halt").textContent = (res.halt_step
     ? `The halting head would stop at step ${res.halt_step} of ${n}. Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`
-    : `The halting head never fires (q_halt ≤ 0 at every step). Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`;
+    : `The halting head never fires (q_halt ≤ 0 at every step). Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`) + ttc;
   setStep(n);
 }
 
@@ -381,6 +384,7 @@ async function solve() {
   const body = { model: state.model.name };
   body.puzzle = state.mode === "text" ? $("text").value : state.grid;
   if ($("steps").value !== "") body.steps = Number($("steps").value);
+  if ($("ttc").value.trim() !== "") body.ttc = $("ttc").value.trim();
   $("solve").disabled = true;
   $("solve").textContent = "Solving…";
   try {
