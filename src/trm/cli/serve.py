@@ -67,7 +67,12 @@ def serve(
 
 def mcp(checkpoint: Checkpoints, device: Device = "auto") -> None:
     """Run a Model Context Protocol server on stdio with the tools solve_puzzle and list_models."""
+    import contextlib
+    import sys
+
     from trm.serve.mcp_server import build_server
     from trm.serve.registry import load_models
 
-    build_server(load_models(checkpoint, device=device)).run("stdio")
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the protocol: nothing else may print there
+        models = load_models(checkpoint, device=device)
+    build_server(models).run("stdio")
