@@ -39,3 +39,19 @@ def test_serve_command(tmp_path, uvicorn_calls, host, warned):
 def test_help(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "--checkpoint" in result.output
+
+
+def test_option_defaults_are_the_limits_defaults():
+    import inspect
+
+    from trm.cli.serve import serve
+    from trm.serve.request_io import Limits
+
+    defaults = {k: p.default for k, p in inspect.signature(serve).parameters.items()}
+    limits = Limits()
+    assert defaults["max_body_kb"] * 1024 == limits.max_body_bytes
+    assert [defaults[k] for k in ("max_steps", "max_pending", "max_batch")] == [
+        limits.max_steps,
+        limits.max_pending,
+        limits.max_batch,
+    ]

@@ -17,6 +17,11 @@ Checkpoints = Annotated[
 Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
 
 
+def _Limit(flag: str, help: str) -> type:  # noqa: N802 (used as a type annotation)
+    """A positive int option; the defaults below are :class:`trm.serve.request_io.Limits`' (tested)."""
+    return Annotated[int, typer.Option(flag, min=1, help=help)]
+
+
 def serve(
     checkpoint: Checkpoints,
     host: Annotated[
@@ -24,18 +29,10 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8000,
     device: Device = "auto",
-    max_steps: Annotated[
-        int, typer.Option("--max-steps", min=1, help="Most steps one request may ask.")
-    ] = 64,
-    max_pending: Annotated[
-        int, typer.Option("--max-pending", min=1, help="Solves waiting or running at once (429 beyond).")
-    ] = 32,
-    max_batch: Annotated[
-        int, typer.Option("--max-batch", min=1, help="Requests solved together in one batch.")
-    ] = 32,
-    max_body_kb: Annotated[
-        int, typer.Option("--max-body-kb", min=1, help="Largest request body in KiB (413 beyond).")
-    ] = 1000,
+    max_steps: _Limit("--max-steps", "Most steps one request may ask for (422 beyond).") = 64,
+    max_pending: _Limit("--max-pending", "Solves waiting or running at once (429 beyond).") = 32,
+    max_batch: _Limit("--max-batch", "Requests solved together in one batch.") = 32,
+    max_body_kb: _Limit("--max-body-kb", "Largest request body in KiB (413 beyond).") = 1024,
 ) -> None:
     """Serve a page to watch models refine their answers step by step, and a JSON API (/api, /docs)."""
     import uvicorn

@@ -32,7 +32,7 @@ _INT_RANGE = 2**31  # grid values beyond this are refused before numpy sees them
 class Limits:
     """Bounds on what one request may ask for and how many may wait."""
 
-    max_body_bytes: int = 1_000_000  # request body (413 beyond)
+    max_body_bytes: int = 1 << 20  # request body (413 beyond)
     max_side: int = 30  # rows and columns of a puzzle grid (422 beyond)
     max_steps: int = 64  # supervision steps one request may ask for (422 beyond)
     max_pending: int = 32  # solves waiting or running at once, over all models (429 beyond)
