@@ -77,11 +77,19 @@ def test_every_written_task_reads_back(tmp_path, obj):
 
 
 @FUZZ
-@given(st.text(max_size=200) | st.builds(json.dumps, grid_likes | task_likes), st.data())
-def test_any_question_text_parses_or_is_an_input_error(text, data):
-    grid = input_errors_only(ArcTask().parse, mutate(text, data, "0123456789[],{} \n"))
+@given(st.text(max_size=200) | st.builds(json.dumps, grid_likes | task_likes))
+@example("01\n2\u00b2")  # a superscript two: str.isdigit() says yes, int() says no
+def test_any_question_text_parses_or_is_an_input_error(text):
+    grid = input_errors_only(ArcTask().parse, text)
     if grid is not None:
         assert grid.ndim == 2 and grid.size and grid.max() <= 9
+
+
+@FUZZ
+@given(grids, st.booleans(), st.data())
+def test_damaged_question_text_parses_or_is_an_input_error(grid, as_json, data):
+    text = json.dumps(grid) if as_json else "\n".join("".join(map(str, row)) for row in grid)
+    input_errors_only(ArcTask().parse, mutate(text, data, "0123456789[],{} \n"))
 
 
 @FUZZ

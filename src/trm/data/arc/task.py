@@ -42,7 +42,7 @@ class ArcTask:
             return validate_grid(obj, where="question")
         rows = [line.strip() for line in stripped.splitlines() if line.strip()]
         for r, row in enumerate(rows):
-            if not row.isdigit():
+            if not (row.isascii() and row.isdigit()):  # "²".isdigit() is True, int("²") fails
                 raise InputError(f"not a colour digit 0..9 in {row!r}", file="question", line=r + 1)
         return validate_grid([[int(ch) for ch in row] for row in rows], where="question")
 
