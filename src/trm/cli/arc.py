@@ -54,16 +54,11 @@ def score(
     """Score a submission: pass@1 (attempt_1) and pass@2; fractional (TRM) and all-or-nothing (HRM)."""
     from rich.console import Console
 
-    from trm.data.errors import InputError
     from trm.data.format import atomic_write_text
     from trm.evaluation.arc_score import score_submission
 
     console = Console()
-    try:
-        result = score_submission(submission, _solutions(set_name, solutions))
-    except InputError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+    result = score_submission(submission, _solutions(set_name, solutions))  # bad files: one line, exit 2
     console.print(_metrics_table(result["metrics"], f"{submission}"))
     if out is not None:
         atomic_write_text(out, json.dumps(result, indent=1) + "\n")
