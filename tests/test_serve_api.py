@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import shared_data_dir
 from serve_helpers import N_SUP, tiny_checkpoint
 from trm.data.maze.generate import generate_maze
 from trm.data.maze.grid import OPEN, START, render_maze
@@ -295,3 +296,19 @@ def test_non_finite_q_halt_is_null(models):
     sol.trace[0] = replace(sol.trace[0], q_halt=float("nan"))
     body = solution_json(served, sol)
     assert body["steps"][0]["q_halt"] is None and json.dumps(body, allow_nan=False)
+
+
+REFERENCE = shared_data_dir() / "reference_checkpoints" / "trm_mlpt"
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"no reference checkpoint at {REFERENCE}")
+def test_serves_a_reference_checkpoint():
+    """A checkpoint in the reference code's layout (step_N + all_config.yaml) is served like ours."""
+    models = load_models([str(REFERENCE)], "cpu")
+    text = sudoku_text(9, seed=0)
+    with TestClient(create_app(models)) as c:
+        (info,) = c.get("/api/models").json()
+        assert info["name"] == "trm_mlpt" and info["grid_shape"] == [9, 9] and info["n_sup"] == 16
+        r = c.post("/api/solve", json={"puzzle": text, "steps": 4})
+    assert r.status_code == 200, r.text
+    check_solution(r.json(), models["trm_mlpt"], text)
