@@ -143,3 +143,24 @@ def test_missing_split_is_a_missing_file_error(tmp_path):
         open_split(tmp_path, "train")
     with pytest.raises(InputError, match="no dataset splits here"):
         verify_dataset(tmp_path)
+
+
+def test_damaged_arc_variant_table_names_the_file(tmp_path):
+    from trm.data.arc.identifiers import TASKS_FILE, VARIANTS_FILE, TaskInfo, VariantTable
+
+    info = TaskInfo("t1", "src", "eval", 1, 0, 0)
+    VariantTable.from_parts(
+        [info], [np.zeros(3, np.uint8)], [np.tile(np.arange(10, dtype=np.uint8), (3, 1))]
+    ).save(tmp_path)
+    assert VariantTable.load(tmp_path).num_identifiers == 4
+    npz = (tmp_path / VARIANTS_FILE).read_bytes()
+    (tmp_path / VARIANTS_FILE).write_bytes(npz[: len(npz) // 2])
+    with pytest.raises(InputError, match=r"arc_variants\.npz: not a readable variant table"):
+        VariantTable.load(tmp_path)
+    (tmp_path / VARIANTS_FILE).write_bytes(npz)
+    (tmp_path / TASKS_FILE).write_text('[{"name": "t1"}]')
+    with pytest.raises(InputError, match=r"arc_tasks\.json: not a list of task records"):
+        VariantTable.load(tmp_path)
+    (tmp_path / TASKS_FILE).write_text("[")
+    with pytest.raises(InputError, match=r"arc_tasks\.json:1:2: invalid JSON"):
+        VariantTable.load(tmp_path)

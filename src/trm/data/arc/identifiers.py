@@ -19,12 +19,14 @@ Design choices:
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trm.data.format import atomic_file, atomic_write_text
+from trm.data.errors import InputError
+from trm.data.format import atomic_file, atomic_write_text, read_json
 
 VARIANTS_FILE = "arc_variants.npz"
 TASKS_FILE = "arc_tasks.json"
@@ -100,9 +102,18 @@ class VariantTable:
             raise FileNotFoundError(
                 f"{root}: no {VARIANTS_FILE}; is this an ARC dataset built by `trm data arc`?"
             )
-        with np.load(root / VARIANTS_FILE) as z:
-            table = cls(z["task_index"], z["transform"], z["colour_map"], [])
-        table.tasks = [TaskInfo(**d) for d in json.loads((root / TASKS_FILE).read_text())]
+        try:
+            with np.load(root / VARIANTS_FILE, allow_pickle=False) as z:
+                table = cls(z["task_index"], z["transform"], z["colour_map"], [])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # truncated, not an .npz
+            raise InputError(f"not a readable variant table ({e})", file=str(root / VARIANTS_FILE)) from None
+        records = read_json(root / TASKS_FILE)
+        try:
+            table.tasks = [TaskInfo(**d) for d in records]
+        except TypeError as e:  # not a list of objects with TaskInfo's fields
+            raise InputError(f"not a list of task records ({e})", file=str(root / TASKS_FILE)) from None
         if table.task_index.shape[0] != 1 + sum(t.count for t in table.tasks):
-            raise ValueError(f"{root}: {VARIANTS_FILE} and {TASKS_FILE} disagree on the number of variants")
+            raise InputError(
+                f"{VARIANTS_FILE} and {TASKS_FILE} disagree on the number of variants", file=str(root)
+            )
         return table
