@@ -65,3 +65,11 @@ def test_random_json_bodies_never_500(client, body):
 @given(raw=st.binary(max_size=200))
 def test_random_bytes_never_500(client, raw):
     check(client, raw)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(st.sampled_from(["model", "index", "other"]), st.text(max_size=12), max_size=3))
+def test_random_example_queries_never_500(client, params):
+    r = client.get("/api/example", params=params)
+    assert r.status_code < 500, (params, r.text[:500])
+    assert ("error" in r.json()) == (r.status_code >= 400)
