@@ -6,13 +6,13 @@ from pathlib import Path
 
 import torch
 
+from trm.checkpoints import save_checkpoint
 from trm.config import load_recipe
 from trm.data.format import DatasetMetadata, open_split
 from trm.data.grid.build import GridOptions, build_grids
 from trm.data.grid.examples import generate, write_jsonl
 from trm.data.sudoku.build import build_from_generator
 from trm.models import build_model
-from trm.training.checkpoint import save_checkpoint
 
 N_SUP = 3
 # task -> (vocab_size, grid_shape)

@@ -1,6 +1,6 @@
 """Training: the deep-supervision loop (``loop.train``) and its parts.
 
 ``losses`` (stablemax / softmax CE + halting BCE), ``optim`` (Adam-atan2, sign-SGD, LR schedule),
-``ema``, ``checkpoint`` (atomic checkpoints, ``load_for_inference``), ``logging`` (JSONL,
-TensorBoard, W&B), ``distributed`` (torchrun), ``rng``, ``stopping`` (signals).
+``ema``, ``logging`` (JSONL, TensorBoard, W&B), ``distributed`` (torchrun), ``rng``, ``stopping``
+(signals). Checkpoints on disk are :mod:`trm.checkpoints`.
 """
