@@ -56,7 +56,7 @@ class SudokuTask:
     def encode(self, grid: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
         grid = np.asarray(grid)
         if tuple(grid.shape) != tuple(grid_shape):
-            raise MismatchError(f"a grid of shape {grid.shape}, but {_takes(grid_shape[0])}")
+            raise MismatchError(f"a grid of shape {grid.shape} does not fit: {_takes(grid_shape[0])}")
         return np.asarray(sudoku.to_tokens(grid)).reshape(-1)
 
     def decode(self, tokens: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
