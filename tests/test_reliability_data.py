@@ -164,3 +164,13 @@ def test_damaged_arc_variant_table_names_the_file(tmp_path):
     (tmp_path / TASKS_FILE).write_text("[")
     with pytest.raises(InputError, match=r"arc_tasks\.json:1:2: invalid JSON"):
         VariantTable.load(tmp_path)
+
+
+def test_verify_checks_the_reference_layout_without_checksums(tmp_path, rng):
+    from test_format import write_reference_split
+
+    root, _ = write_reference_split(tmp_path, rng)
+    report = verify_split(root / "test")
+    assert report.ok and [f.status for f in report.files] == ["not recorded"] * 5 and report.num_examples == 5
+    (root / "test" / "all__labels.npy").write_bytes(b"\x93NUMPY")
+    assert "all__labels.npy: not a readable .npy array" in verify_split(root / "test").problems[0]
