@@ -103,3 +103,7 @@ def test_without_fcntl_the_recorded_pid_and_host_decide(tmp_path, monkeypatch):
         else:
             with RunLock(out, say=lambda _: None) as lock:
                 assert lock.took_over.startswith(f"pid {record['pid']} on host")
+    (out / LOCK_FILE).write_text(json.dumps(cases[2][0]))  # a dead pid, but one we cannot probe (Windows)
+    monkeypatch.setattr(run_lock, "_pid_alive", lambda pid: None)
+    with pytest.raises(RunLockedError, match="if that run is gone, delete"):
+        RunLock(out).acquire()

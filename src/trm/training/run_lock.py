@@ -7,8 +7,9 @@ Design choices:
   file nobody holds is stale. Two runs racing for a stale lock cannot both win.
 - The file's content says who holds it: ``{"pid", "host", "started", "argv"}``, written after the lock is
   taken. A refused run names that process; a run that takes over a stale lock says whose it was.
-- Where ``fcntl`` is missing (Windows) the content alone decides: a lock of a dead pid on this host is
-  stale; one from another host is refused (we cannot see its processes), with the file to delete.
+- Where ``fcntl`` is missing the content alone decides: a lock of a dead pid on this host is stale; one
+  we cannot check (another host, or Windows, where probing a pid would signal it) is refused, naming the
+  file to delete if that run is gone.
 - Only the main rank of a multi-process run locks (the other ranks never write ``out_dir``).
 - The lock is released (and the file removed) on exit from the ``with`` block, also on an exception; an
   ``out_dir`` the lock created and nothing else filled is removed again.
@@ -34,7 +35,11 @@ except ImportError:  # Windows
 LOCK_FILE = ".lock"
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int) -> bool | None:
+    """Whether process ``pid`` of this host exists; None where we cannot tell safely (Windows, where
+    ``os.kill(pid, 0)`` would send CTRL_C_EVENT instead of probing)."""
+    if os.name == "nt":
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -126,9 +131,10 @@ class RunLock:
     def _refuse_live_without_flock(self, previous: dict[str, Any], f: IO[str]) -> None:
         pid, host = previous.get("pid"), previous.get("host")
         same_host = host == socket.gethostname()
-        if isinstance(pid, int) and pid != os.getpid() and (not same_host or _pid_alive(pid)):
+        alive = _pid_alive(pid) if same_host and isinstance(pid, int) else None
+        if isinstance(pid, int) and pid != os.getpid() and alive is not False:
             f.close()
-            hint = "" if same_host else f"; if that run is gone, delete {self.path}"
+            hint = "" if alive else f"; if that run is gone, delete {self.path}"
             raise RunLockedError(f"{self.path.parent} is in use by {_describe(previous)}{hint}")
 
     def release(self) -> None:
