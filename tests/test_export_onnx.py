@@ -26,6 +26,7 @@ from trm.cli import app
 from trm.config import RunConfig, load_recipe
 from trm.data.format import DatasetMetadata
 from trm.data.sudoku import format_grid, generate
+from trm.errors import MismatchError
 from trm.export import export_checkpoint, export_model
 from trm.export.quantize import quantize_int8
 from trm.inference.solver import Solver
@@ -215,6 +216,10 @@ def test_cli_export_then_solve(tmp_path, puzzles, monkeypatch):
     assert "after 2 steps" in onnx_run.output
     bad = runner.invoke(app, ["export", str(tmp_path / "run"), "--out", str(out), "--batch", "zero"])
     assert bad.exit_code == 2 and "--batch" in bad.output
+    with pytest.raises(MismatchError, match="needs the PyTorch solver"):
+        OnnxSolver(out).solve(puzzle, ttc="noise:k=2")
+    with pytest.raises(MismatchError, match="outside this model's 0..0"):
+        OnnxSolver(out).solve(puzzle, puzzle_identifier=3)
     # the checkpoint loader is the PyTorch solver's: export reads exactly what `trm solve` reads
     assert OnnxSolver(export_checkpoint(tmp_path / "run", tmp_path / "again.onnx")).info.source.endswith(
         "run"

@@ -16,7 +16,8 @@ An ONNX model carries string key-value pairs (``metadata_props``); onnxruntime r
     trm.quantization  "none" or "int8" (dynamic int8 weights of the MatMuls)
     trm.source        where the weights came from (the checkpoint path), for provenance only
 
-Reading checks the format tag and every required key and names the file and the key on failure.
+Reading checks the format tag and every required key; a failure is an ``InputError`` naming the file and
+the key (the ``trm`` command prints it as one line).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trm.data.errors import InputError
 from trm.data.format import DatasetMetadata
 
 FORMAT = "trm-onnx-step/1"
@@ -75,22 +77,24 @@ class ExportInfo:
     def from_props(cls, props: dict[str, str], where: str | Path = "model.onnx") -> ExportInfo:
         """Read the pairs written by :meth:`to_props`; a missing or malformed key is an error naming it."""
         get = {k[len(PREFIX) :]: v for k, v in props.items() if k.startswith(PREFIX)}
+
+        def fail(message: str) -> InputError:
+            return InputError(message, file=str(where))
+
         if "format" not in get:
-            raise ValueError(f"{where}: not a trm export (no '{PREFIX}format' metadata key)")
+            raise fail(f"not a trm export (no '{PREFIX}format' metadata key)")
         if get["format"] != FORMAT:
-            raise ValueError(
-                f"{where}: unsupported trm export format {get['format']!r} (this trm reads {FORMAT!r})"
-            )
+            raise fail(f"unsupported trm export format {get['format']!r} (this trm reads {FORMAT!r})")
         missing = [PREFIX + k for k in _REQUIRED if k not in get]
         if missing:
-            raise ValueError(f"{where}: missing metadata keys {missing}")
+            raise fail(f"missing metadata keys {missing}")
 
         def parse_json(key: str) -> Any:
             try:
                 return json.loads(get[key])
             except json.JSONDecodeError as e:
-                raise ValueError(
-                    f"{where}: metadata key '{PREFIX}{key}' is not valid JSON "
+                raise fail(
+                    f"metadata key '{PREFIX}{key}' is not valid JSON "
                     f"(line {e.lineno}, column {e.colno}): {e.msg}"
                 ) from None
 
@@ -98,17 +102,16 @@ class ExportInfo:
             try:
                 return int(get[key])
             except ValueError:
-                raise ValueError(
-                    f"{where}: metadata key '{PREFIX}{key}' is not an integer: {get[key]!r}"
-                ) from None
+                raise fail(f"metadata key '{PREFIX}{key}' is not an integer: {get[key]!r}") from None
 
-        dataset = DatasetMetadata.from_dict(parse_json("dataset"), where=f"{where}: {PREFIX}dataset")
+        try:
+            dataset = DatasetMetadata.from_dict(parse_json("dataset"), where=f"{PREFIX}dataset")
+        except (TypeError, ValueError) as e:
+            raise fail(str(e)) from None
         if dataset.task != get["task"]:
-            raise ValueError(
-                f"{where}: '{PREFIX}task' is {get['task']!r} but the dataset's task is {dataset.task!r}"
-            )
+            raise fail(f"'{PREFIX}task' is {get['task']!r} but the dataset's task is {dataset.task!r}")
         if get["halting"] not in ("single", "q_learning"):
-            raise ValueError(f"{where}: unknown '{PREFIX}halting' {get['halting']!r} (single or q_learning)")
+            raise fail(f"unknown '{PREFIX}halting' {get['halting']!r} (single or q_learning)")
         return cls(
             dataset=dataset,
             config=parse_json("config"),

@@ -28,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from trm.data.errors import InputError
 from trm.data.tasks import Task, get_task
+from trm.errors import MismatchError
 from trm.inference.trace import Puzzle, Solution, parse_puzzle, solve_in_batches
 from trm.runtime.metadata import INPUTS, OUTPUTS, ExportInfo
 
@@ -52,7 +54,7 @@ class OnnxSolver:
                 str(self.path), options, providers=list(providers or ["CPUExecutionProvider"])
             )
         except Exception as e:  # onnxruntime raises its own exception types for unreadable files
-            raise ValueError(f"{self.path}: onnxruntime cannot load this file: {e}") from None
+            raise InputError(f"onnxruntime cannot load this file: {e}", file=str(self.path)) from None
         self.info = ExportInfo.from_props(self.session.get_modelmeta().custom_metadata_map, where=self.path)
         self.metadata = self.info.dataset
         self.config = self.info.config  # the run's config as plain JSON data
@@ -61,9 +63,10 @@ class OnnxSolver:
         unknown = sorted(set(declared) - set(INPUTS))
         outputs = {o.name for o in self.session.get_outputs()}
         if unknown or "inputs" not in declared or not set(OUTPUTS) <= outputs:
-            raise ValueError(
-                f"{self.path}: graph inputs {sorted(declared)} / outputs {sorted(outputs)} are not a trm "
-                f"supervision step (inputs from {list(INPUTS)}, outputs {list(OUTPUTS)})"
+            raise InputError(
+                f"graph inputs {sorted(declared)} / outputs {sorted(outputs)} are not a trm supervision "
+                f"step (inputs from {list(INPUTS)}, outputs {list(OUTPUTS)})",
+                file=str(self.path),
             )
         self._inputs = [name for name in INPUTS if name in declared]
         self._state_shape = None  # (S, D) of y and z, when the graph reads them
@@ -87,7 +90,7 @@ class OnnxSolver:
 
         ``ttc`` (test-time compute) is not available here: it needs the PyTorch solver's latent access."""
         if ttc is not None:
-            raise ValueError(
+            raise MismatchError(
                 "test-time compute (--ttc) needs the PyTorch solver; an .onnx model runs plain steps"
             )
         return self.solve_many([puzzle], steps=steps, puzzle_identifier=puzzle_identifier)[0]
@@ -107,7 +110,9 @@ class OnnxSolver:
             raise ValueError(f"steps must be positive, got {n}")
         rows = max(1, int(self.metadata.num_puzzle_identifiers))
         if not 0 <= puzzle_identifier < rows:
-            raise ValueError(f"puzzle_identifier {puzzle_identifier} is outside this model's 0..{rows - 1}")
+            raise MismatchError(
+                f"puzzle_identifier {puzzle_identifier} is outside this model's 0..{rows - 1}"
+            )
         size = batch_size or self.info.batch or 256
         return solve_in_batches(
             self.task, self.metadata, puzzles, lambda t: self.run(t, n, puzzle_identifier), size
