@@ -13,13 +13,17 @@ Matched configuration: d=512, T=3, n=6, 2 blocks, vocab 11, 81 cells + 16 prefix
 - ``attention``: ours ``sudoku_att``; lucidrains with an ``x_transformers.Encoder`` (8 heads, rotary,
   SwiGLU of width 1536, RMSNorm); nano-trm with 1-D rotary attention.
 
-One step = what each trainer does per optimizer step: forward of one supervision step on a
-persistent state, loss, backward, optimizer step (ours: the recipe's Adam-atan2 + sign-SGD + EMA;
+Training rows: one step = what each trainer does per optimizer step: forward of one supervision
+step on a persistent state, loss, backward, optimizer step (ours: the recipe's Adam-atan2 + sign-SGD + EMA;
 lucidrains: AdamW + ``ema_pytorch.EMA`` as its ``Trainer`` does; nano-trm: AdamW (its Adam-atan2 is
 an optional CUDA extension) after its gradient clipping). bf16 rows run under ``torch.autocast``
 (ours, lucidrains) or nano-trm's own ``forward_dtype``. GFLOP/s uses each implementation's own matmul
 FLOPs: ours from ``trm.models.flops_per_step``, the peers' counted by ``torch.utils.flop_counter`` on
 one step (their architectures differ a little, so examples/s is the headline ratio).
+
+Inference rows (``--infer-batches``, default 1 and 256): one supervision step without gradient, the
+model in eval mode, on a persistent state (ours ``model(carry, batch)``, lucidrains
+``model(seq, outputs, latents)``, nano-trm ``model(carry, batch)``), under the same dtype policy.
 
 How to run (a separate venv keeps the project's .venv untouched)::
 
@@ -49,7 +53,15 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_throughput import DTYPES, machine, matmul_peak, run_config, time_steps, trm_step  # noqa: E402
+from train_throughput import (  # noqa: E402
+    DTYPES,
+    machine,
+    matmul_peak,
+    run_config,
+    time_steps,
+    trm_infer_step,
+    trm_step,
+)
 from trm.models import flops_per_step  # noqa: E402
 
 D, T, N, VOCAB, CELLS, PREFIX = 512, 3, 6, 11, 81, 16
@@ -66,6 +78,8 @@ class Row:
     impl: str
     variant: str
     dtype: str
+    kind: str  # "train" or "infer"
+    batch: int
     seconds: float | None = None
     flops: float | None = None
     note: str = ""
@@ -77,7 +91,7 @@ def _batch(batch: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor
     return inputs, labels
 
 
-def lucidrains_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[], None]:
+def lucidrains_step(variant: str, batch: int, dtype: torch.dtype, infer: bool = False) -> Callable[[], None]:
     from ema_pytorch import EMA
     from tiny_recursive_model import TinyRecursiveModel
     from tiny_recursive_model.mlp_mixer_1d import MLPMixer1D
@@ -100,6 +114,17 @@ def lucidrains_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[]
     outputs, latents = model.get_initial()
     state = {"outputs": outputs, "latents": latents}
 
+    if infer:
+        model.eval()
+
+        @torch.no_grad()
+        def infer_step() -> None:
+            with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+                out, lat, _, _ = model(seq, state["outputs"], state["latents"])
+            state["outputs"], state["latents"] = out, lat
+
+        return infer_step
+
     def step() -> None:
         with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
             loss, _, out, lat, _, _ = model(seq, state["outputs"], state["latents"], labels=labels)
@@ -112,7 +137,7 @@ def lucidrains_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[]
     return step
 
 
-def nano_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[], None]:
+def nano_step(variant: str, batch: int, dtype: torch.dtype, infer: bool = False) -> Callable[[], None]:
     with contextlib.redirect_stdout(io.StringIO()):  # it prints banners on import
         from src.nn.models.trm import TRMModule
 
@@ -123,11 +148,19 @@ def nano_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[], None
             pos_emb_type=None if variant == "mlp" else "1d", vocab_size=VOCAB, num_puzzles=1,
             batch_size=batch, seq_len=CELLS, forward_dtype=dtype,
         )  # fmt: skip
-    model.train()
+    model.train(not infer)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1.0)
     inputs, labels = _batch(batch, torch.Generator().manual_seed(0))
     data = {"input": inputs, "output": labels, "puzzle_identifiers": torch.zeros(batch, dtype=torch.int32)}
     state = {"carry": model.initial_carry(data)}
+
+    if infer:
+
+        @torch.no_grad()
+        def infer_step() -> None:
+            state["carry"], _ = model(state["carry"], data)
+
+        return infer_step
 
     def step() -> None:
         carry, loss, _, _ = model.compute_loss_and_metrics(state["carry"], data)
@@ -140,7 +173,7 @@ def nano_step(variant: str, batch: int, dtype: torch.dtype) -> Callable[[], None
     return step
 
 
-PEERS: dict[str, tuple[str, Callable[[str, int, torch.dtype], Callable[[], None]]]] = {
+PEERS: dict[str, tuple[str, Callable[..., Callable[[], None]]]] = {
     "tiny-recursive-model": ("tiny_recursive_model", lucidrains_step),
     "nano-trm": ("src.nn.models.trm", nano_step),
 }
@@ -153,16 +186,23 @@ def counted_flops(step: Callable[[], None]) -> float:
     return float(counter.get_total_flops())
 
 
-def measure(args: argparse.Namespace, variant: str, dtype_name: str) -> list[Row]:
-    dtype = DTYPES[dtype_name]
+def measure(args: argparse.Namespace, variant: str, dtype_name: str, kind: str, batch: int) -> list[Row]:
+    """Rows of ours and every peer for one (mixer, dtype, train/infer, batch)."""
+    dtype, infer = DTYPES[dtype_name], kind == "infer"
     config = run_config(OUR_RECIPE[variant])
-    ours = Row("trm (ours)", variant, dtype_name, flops=flops_per_step(config, args.batch))
-    ours.seconds = statistics.median(time_steps(trm_step(config, args.batch, dtype), args.steps, args.warmup))
+    ours = Row("trm (ours)", variant, dtype_name, kind, batch)
+    if infer:
+        step = trm_infer_step(config, batch, dtype)
+        ours.flops = counted_flops(step)
+    else:
+        step = trm_step(config, batch, dtype)
+        ours.flops = flops_per_step(config, batch)
+    ours.seconds = statistics.median(time_steps(step, args.steps, args.warmup - infer))
     rows = [ours]
     for name, (module, make) in PEERS.items():
         if args.peers and name not in args.peers:
             continue
-        row = Row(name, variant, dtype_name)
+        row = Row(name, variant, dtype_name, kind, batch)
         rows.append(row)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -171,7 +211,7 @@ def measure(args: argparse.Namespace, variant: str, dtype_name: str) -> list[Row
             row.note = f"not importable ({type(e).__name__}: {e}); install: {INSTALL_NOTES[name]}"
             continue
         try:
-            step = make(variant, args.batch, dtype)
+            step = make(variant, batch, dtype, infer=infer)
             row.flops = counted_flops(step)
             row.seconds = statistics.median(time_steps(step, args.steps, max(args.warmup - 1, 0)))
         except Exception as e:
@@ -180,23 +220,25 @@ def measure(args: argparse.Namespace, variant: str, dtype_name: str) -> list[Row
     return rows
 
 
-def print_table(rows: list[Row], batch: int, peaks: dict[str, float]) -> None:
+def print_table(rows: list[Row], peaks: dict[str, float]) -> None:
     header = (
-        f"{'implementation':<22} {'mixer':<9} {'dtype':<8} {'step s':>8} {'ex/s':>7} {'GFLOP/s':>8} "
-        f"{'%peak':>6} {'ours/peer ex/s':>14}"
+        f"{'implementation':<22} {'mixer':<9} {'dtype':<8} {'step':<9} {'step s':>8} {'ex/s':>8} "
+        f"{'GFLOP/s':>8} {'%peak':>6} {'ours/peer ex/s':>14}"
     )
     print(header)
     print("-" * len(header))
-    ours = {(r.variant, r.dtype): r for r in rows if r.impl == "trm (ours)"}
+    ours = {(r.variant, r.dtype, r.kind, r.batch): r for r in rows if r.impl == "trm (ours)"}
     for r in rows:
+        what = f"{r.kind} b{r.batch}"
         if r.seconds is None:
-            print(f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {r.note}")
+            print(f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {what:<9} {r.note}")
             continue
         gflops = (r.flops or 0) / r.seconds / 1e9
-        ours_seconds = ours[(r.variant, r.dtype)].seconds
+        ours_seconds = ours[(r.variant, r.dtype, r.kind, r.batch)].seconds
         ratio = f"{r.seconds / ours_seconds:.2f}x" if r.impl != "trm (ours)" and ours_seconds else ""
         print(
-            f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {r.seconds:>8.2f} {batch / r.seconds:>7.2f} "
+            f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {what:<9} {r.seconds:>8.3f} "
+            f"{r.batch / r.seconds:>8.2f} "
             f"{gflops:>8.1f} {100 * gflops / peaks[r.dtype]:>5.1f}% {ratio:>14}"
         )
         if r.note:
@@ -210,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first (peers: one is the FLOP count)")
     p.add_argument("--variants", default="mlp,attention", help="mlp,attention")
     p.add_argument("--dtypes", default="float32", help="float32,bfloat16")
+    p.add_argument("--infer-batches", default="1,256", help="batches of the inference rows ('' for none)")
+    p.add_argument("--no-train", action="store_true", help="inference rows only")
     p.add_argument("--peers", default="", help="subset of: " + ",".join(PEERS) + " (default all)")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
@@ -223,11 +267,14 @@ def main(argv: list[str] | None = None) -> None:
         f"matmul peak ([{rows_of_peaks}, 512] x [512, 3072]): "
         f"fp32 {peaks['float32']:.1f}, bf16 {peaks['bfloat16']:.1f} GFLOP/s"
     )
+    kinds = [] if args.no_train else [("train", args.batch)]
+    kinds += [("infer", int(b)) for b in args.infer_batches.split(",") if b]
     rows: list[Row] = []
     for dtype_name in [d for d in args.dtypes.split(",") if d]:
         for variant in [v for v in args.variants.split(",") if v]:
-            rows += measure(args, variant, dtype_name)
-    print_table(rows, args.batch, peaks)
+            for kind, batch in kinds:
+                rows += measure(args, variant, dtype_name, kind, batch)
+    print_table(rows, peaks)
     print(f"\nbatch {args.batch}, d={D}, T={T}, n={N}, seq {CELLS}+{PREFIX}; ratio > 1: ours is faster")
     print("reproduce: " + shlex.join([sys.executable, "benchmarks/compare.py", *sys.argv[1:]]))
 

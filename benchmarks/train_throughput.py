@@ -107,6 +107,26 @@ def trm_step(
     return step
 
 
+def trm_infer_step(
+    config: RunConfig, batch: int, dtype: torch.dtype, device: str = "cpu"
+) -> Callable[[], None]:
+    """A closure running one supervision step without gradient (eval mode) on a persistent carry."""
+    torch.manual_seed(0)
+    model = build_model(config).to(device).eval()
+    data = {
+        k: v.to(device)
+        for k, v in random_batch(model.config, batch, torch.Generator().manual_seed(0)).items()
+    }
+    state = {"carry": model.initial_carry(data)}
+
+    @torch.no_grad()
+    def step() -> None:
+        with autocast(torch.device(device), dtype):
+            state["carry"], _ = model(state["carry"], data)
+
+    return step
+
+
 def _sync() -> None:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
