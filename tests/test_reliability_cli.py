@@ -115,6 +115,10 @@ def test_bad_recipes_and_overrides_are_one_line(capsys, tmp_path):
 def test_missing_checkpoint_and_dataset_paths_are_one_line(capsys, tmp_path):
     assert str(tmp_path / "nope") in fails(capsys, ["solve", "x", "-c", str(tmp_path / "nope")])
     assert "no such dataset folder" in fails(capsys, ["data", "verify", str(tmp_path / "nope")])
+    (tmp_path / "folder.yaml").mkdir()
+    assert f"{tmp_path / 'folder.yaml'}: Is a directory" in fails(
+        capsys, ["train", "-r", str(tmp_path / "folder.yaml")]
+    )
 
 
 def test_data_verify_lists_problems_then_fails_with_code_2(capsys, copy):

@@ -39,10 +39,12 @@ class RunLockedError(RuntimeError):
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The exception classes the CLI reports as one line with exit code 2."""
+    """The exception classes the CLI reports as one line with exit code 2: ours, and a path that is
+    missing, unreadable or of the wrong kind (their message names it)."""
     from trm.config import ConfigError
 
-    return (InputError, ConfigError, RunLockedError)
+    paths = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    return (InputError, ConfigError, RunLockedError, *paths)
 
 
 def one_line(error: BaseException) -> str:

@@ -44,7 +44,7 @@ class _Commands(TyperGroup):
 
         try:
             return super().invoke(ctx)
-        except (*user_errors(), FileNotFoundError, PermissionError) as e:
+        except user_errors() as e:
             if ctx.params.get("debug") or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
                 raise
             typer.echo(f"error: {one_line(e)}", err=True)
