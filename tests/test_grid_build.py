@@ -30,6 +30,7 @@ def test_vocabulary_round_trips_symbols_tokens_and_text(rng):
     ints = Vocabulary.infer([[["10", "2"], ["0", "-1"]]])
     assert ints.symbols == ("-1", "0", "2", "10")  # numeric order when every symbol is an integer
     assert [ints.token(s) for s in ints.symbols] == [2, 3, 4, 5] and ints.vocab_size == 6
+    assert ints.integers and not Vocabulary(("1", "--1")).integers
     chars = Vocabulary.infer([["b.", "a#"]])
     assert chars.symbols == ("#", ".", "a", "b")
     for vocab in (ints, chars, Vocabulary((" ", "#"))):
@@ -181,5 +182,6 @@ def test_codec_reads_questions_as_text_or_json_and_refuses_what_does_not_fit(tmp
         task.encode(want, (1, 3))
     with pytest.raises(InputError, match="unknown symbol 'x'"):
         task.parse(".x")
+    assert get_task("grid").symbols is None
     with pytest.raises(ValueError, match="needs the dataset's vocabulary"):
         get_task("grid").parse(".#")

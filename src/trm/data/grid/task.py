@@ -58,8 +58,9 @@ class GridTask:
         return self.vocabulary
 
     @property
-    def symbols(self) -> tuple[str, ...]:
-        return self.vocab.symbols
+    def symbols(self) -> tuple[str, ...] | None:
+        """The task's own symbol of each grid value (None without a vocabulary)."""
+        return None if self.vocabulary is None else self.vocabulary.symbols
 
     def parse(self, text: str) -> np.ndarray:
         stripped = text.strip()
@@ -100,7 +101,7 @@ class GridTask:
     def to_json(self, grid: np.ndarray) -> list:
         """A grid in the task's own symbols as JSON: rows of integers when every symbol is one, else text."""
         cells = self.vocab.cells(grid)
-        if all(s.lstrip("-").isdigit() for s in self.symbols):
+        if self.vocab.integers:
             return [[int(s) for s in row] for row in cells]
         return ["".join(row) for row in cells] if self.vocab.one_char else cells
 

@@ -85,6 +85,11 @@ class Vocabulary:
 
     # -- mapping --------------------------------------------------------------------------------------------
     @property
+    def integers(self) -> bool:
+        """Every symbol is an integer's decimal text (the grids were rows of integers)."""
+        return all(_is_int(s) for s in self.symbols)
+
+    @property
     def size(self) -> int:
         return len(self.symbols)
 
