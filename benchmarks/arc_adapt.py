@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--adapt-variants", type=int, default=16)
     ap.add_argument("--adapt-batch", type=int, default=16)
     ap.add_argument("--modes", default="embeddings,all")
+    ap.add_argument("--adapt-emb-lr", type=float, default=None, help="default: the base run's")
     args = ap.parse_args()
 
     from trm.data.arc.build import build_arc_dataset
@@ -83,7 +84,7 @@ def main() -> None:
     for mode in [m for m in args.modes.split(",") if m]:
         s = AdaptSettings(
             steps=args.adapt_steps, mode=mode, variants=args.adapt_variants, batch_size=args.adapt_batch,
-            eval_batch_size=64, device="cpu",
+            puzzle_emb_lr=args.adapt_emb_lr, eval_batch_size=64, device="cpu",
         )  # fmt: skip
         r = adapt(base, held, args.out / f"adapt_{mode}", s)
         rows.append((mode, r.before, r.after))
