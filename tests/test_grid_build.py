@@ -185,3 +185,17 @@ def test_codec_reads_questions_as_text_or_json_and_refuses_what_does_not_fit(tmp
     assert get_task("grid").symbols is None
     with pytest.raises(ValueError, match="needs the dataset's vocabulary"):
         get_task("grid").parse(".#")
+
+
+def test_pictures_show_the_task_symbols(tmp_path):
+    from types import SimpleNamespace
+
+    from trm.viz.render import grid_text, refinement_png
+
+    grid = np.array([[0, 1], [1, 1]], dtype=np.uint8)
+    assert grid_text(grid, task="grid", symbols=(".", "#")).plain == ".#\n##"
+    assert grid_text(grid, task="grid", symbols=("no", "yes")).plain == "no yes\nyes yes"
+    step = SimpleNamespace(index=1, grid=grid, changed=grid == 1, q_halt=-1.0, valid=True)
+    solution = SimpleNamespace(trace=[step], question=grid, task="grid", symbols=(".", "#"), halted_at=None)
+    path = refinement_png(solution, tmp_path / "steps.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

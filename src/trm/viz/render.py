@@ -297,6 +297,19 @@ def _step_title(step: Any) -> str:
     return f"step {step.index}  q={step.q_halt:+.2f}" + ("  valid" if step.valid else "")
 
 
+def _draw_step(ax: Any, step: Any, question: Any, task: str, symbols: Sequence[str] | None) -> None:
+    """One refinement step: its grid, the cells it changed, and its title."""
+    draw_grid(
+        ax,
+        step.grid,
+        task=task,
+        question=question,
+        changed=step.changed,
+        title=_step_title(step),
+        symbols=symbols,
+    )
+
+
 def refinement_png(
     trace: Any,
     path: str | Path,
@@ -313,16 +326,7 @@ def refinement_png(
     fig, axes = new_figure(2.2 * ncols, 2.4 * nrows, nrows, ncols)
     for i, ax in enumerate(axes.ravel()):
         if i < len(steps):
-            s = steps[i]
-            draw_grid(
-                ax,
-                s.grid,
-                task=task,
-                question=question,
-                changed=s.changed,
-                title=_step_title(s),
-                symbols=symbols,
-            )
+            _draw_step(ax, steps[i], question, task, symbols)
         else:
             ax.axis("off")
     fig.tight_layout()
@@ -335,15 +339,7 @@ def _frame(step: Any, question: Any, task: str, symbols: Sequence[str] | None = 
     from PIL import Image
 
     fig, axes = new_figure(3.2, 3.5)
-    draw_grid(
-        axes[0, 0],
-        step.grid,
-        task=task,
-        question=question,
-        changed=step.changed,
-        title=_step_title(step),
-        symbols=symbols,
-    )
+    _draw_step(axes[0, 0], step, question, task, symbols)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     buf.seek(0)
