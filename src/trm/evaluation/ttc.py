@@ -69,7 +69,7 @@ def evaluate_ttc(
     device = pick_device(device) if isinstance(device, str) else device
     dtype = pick_dtype(device, dtype) if isinstance(dtype, str) else dtype
     meta = split.metadata
-    task = get_task(meta.task)
+    task = get_task(meta.task, meta)  # a grid codec reads its vocabulary there
     e = _num_eval_examples(split, limit)
     if e == 0:
         raise ValueError(f"{split.path}: no examples to evaluate")
