@@ -143,12 +143,24 @@ def share_initializers(proto) -> int:
     """Let every node read each weight from one initializer (returns how many nodes were rewired).
 
     The trace unrolls the T(n+1) network calls of a step; the exporter feeds the later calls' copies of
-    a weight through ``Identity`` nodes, and folding a weight view twice can give two equal copies.
+    a weight through ``Identity`` nodes, folding a weight view twice can give two equal copies, and each
+    call gets its own ``Constant`` nodes of the rotary tables (4 MB at the paper's attention size).
     Consumers are pointed at one initializer per distinct content and the bypassed ``Identity`` nodes
     dropped, so each weight is stored once and the int8 quantizer (which quantizes a MatMul only when
     its weight *is* an initializer) sees every weight.
     """
     graph = proto.graph
+    lifted = []  # large Constant nodes (e.g. rotary cos/sin, one per call) become initializers too
+    for node in graph.node:
+        value = node.attribute[0].t if node.op_type == "Constant" and node.attribute else None
+        if value is not None and node.attribute[0].name == "value" and len(value.raw_data) >= 1024:
+            tensor = type(value)()
+            tensor.CopyFrom(value)
+            tensor.name = node.output[0]
+            graph.initializer.append(tensor)
+            lifted.append(node)
+    for node in lifted:
+        graph.node.remove(node)
     first: dict[tuple, str] = {}
     rename: dict[str, str] = {}
     kept = []
