@@ -219,7 +219,7 @@ def test_task_metrics_are_merged(split, monkeypatch):
             assert inputs.shape == preds.shape == labels.shape == (12, L)
             return {"first_cell_kept": preds[:, 0] == inputs[:, 0]}
 
-    monkeypatch.setattr(tasks, "get_task", lambda name: Toy())
+    monkeypatch.setattr(tasks, "get_task", lambda name, metadata=None: Toy())
     res = run(StandIn(solve_at=99), split)
     assert res.metrics["first_cell_kept"] == 1.0 and res.notes == []
 

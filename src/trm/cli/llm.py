@@ -123,7 +123,7 @@ def llm_prompt(
     try:
         ds = open_split(data, split)
         fmt = grid_format(ds.metadata.task, tuple(ds.metadata.grid_shape))
-        question = question_of(ds, get_task(ds.metadata.task), index)
+        question = question_of(ds, get_task(ds.metadata.task, ds.metadata), index)
     except (ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

@@ -79,7 +79,7 @@ def _task_metrics(split: Split, preds: np.ndarray, notes: list[str]) -> dict[str
 
     name = split.metadata.task
     try:
-        task = get_task(name)
+        task = get_task(name, split.metadata)
     except KeyError:
         notes.append(f"task {name!r} has no registered codec (trm.data.tasks): task metrics skipped")
         return {}

@@ -242,7 +242,7 @@ def evaluate_llm(
     split = open_split(settings.data, settings.split)
     meta = split.metadata
     fmt = grid_format(meta.task, tuple(meta.grid_shape))
-    task = get_task(meta.task)
+    task = get_task(meta.task, meta)
     if client is None:
         client = make_client(
             settings.api,
