@@ -19,6 +19,13 @@ Design choices:
   ``x + swiglu(x)`` of a post-norm block is accumulated by the down-projection's ``addmm`` (no
   separate add). At the quick-start size (d=64) these elementwise passes, not the matmuls, were half
   the CPU step time. ``swiglu_reference`` is the plain composite; tests compare the two.
+  Without gradient (the T-1 no-grad cycles, inference) silu and the product overwrite the gate
+  buffer, and the backward writes silu's derivative over its temporary: the [N, inter] tensors of
+  the paper models (33 MB for MLP-T's at batch 64 in bf16) exceed glibc's mmap threshold, so every
+  fresh one is mapped and page-faulted in; two of them fewer per call. Inside ``reuse_buffers()``
+  (the recursion opens one per supervision step) the no-grad gate and up products are written into
+  buffers allocated once per block instead of on each of the T(n+1) calls (CPU only; on CUDA the
+  caching allocator already reuses memory; never while traced or compiled).
 - Attention is non-causal, with a fused qkv projection, rotary embedding (rotate-half) on q and k,
   and ``F.scaled_dot_product_attention`` (fused kernels on GPU, a good CPU path too).
 - Weights stay fp32; the caller's autocast decides the matmul dtype (the fused functions read the
@@ -28,6 +35,9 @@ Design choices:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 import torch.nn.functional as F
@@ -105,6 +115,45 @@ def swiglu_reference(x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: boo
     return x + out if residual else out
 
 
+# Scratch buffers of no-grad SwiGLUs, alive for one ``reuse_buffers()`` block (a context variable:
+# each thread or task has its own, so concurrent model calls never share one).
+_SCRATCH: ContextVar[dict | None] = ContextVar("trm_swiglu_scratch", default=None)
+
+
+@contextmanager
+def reuse_buffers() -> Iterator[None]:
+    """Within this block, SwiGLUs without gradient on CPU reuse their [N, inter] gate/up buffers.
+
+    A supervision step makes T(n+1) network calls with the same shapes; the buffers are allocated
+    on the first and freed when the block ends. Results are unchanged (the same ops, written with
+    ``out=``). Nested blocks share the outermost one's buffers.
+    """
+    if _SCRATCH.get() is not None:
+        yield
+        return
+    token = _SCRATCH.set({})
+    try:
+        yield
+    finally:
+        _SCRATCH.reset(token)
+
+
+def _scratch(rows: int, inter: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor] | None:
+    """(gate, up) buffers [rows, inter] of the active ``reuse_buffers`` block, or None (no block, not
+    CPU, or traced/compiled: those keep plain allocations)."""
+    if device.type != "cpu" or torch.jit.is_tracing():
+        return None
+    if torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return None
+    scratch = _SCRATCH.get()
+    if scratch is None:
+        return None
+    key = (rows, inter, dtype)
+    if key not in scratch:
+        scratch[key] = (torch.empty(rows, inter, dtype=dtype), torch.empty(rows, inter, dtype=dtype))
+    return scratch[key]
+
+
 def _swiglu_forward(
     x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: bool, for_backward: bool
 ) -> tuple[Tensor, ...]:
@@ -114,9 +163,16 @@ def _swiglu_forward(
     with torch.autocast(device, enabled=False):
         x = x.to(dtype)
         w_gate, w_up = w_gate_up.to(dtype).chunk(2, dim=0)  # [inter, in] each, contiguous
-        gate, up = x @ w_gate.t(), x @ w_up.t()  # [N, inter] each, contiguous
-        act = F.silu(gate)
-        hidden = act * up if for_backward else act.mul_(up)  # [N, inter]
+        buffers = None if for_backward else _scratch(x.shape[0], w_gate.shape[0], dtype, x.device)
+        if buffers is not None:
+            gate, up = torch.mm(x, w_gate.t(), out=buffers[0]), torch.mm(x, w_up.t(), out=buffers[1])
+        else:
+            gate, up = x @ w_gate.t(), x @ w_up.t()  # [N, inter] each, contiguous
+        if for_backward:
+            act = F.silu(gate)
+            hidden = act * up  # [N, inter]
+        else:  # nothing is saved: overwrite gate (no new [N, inter] buffers)
+            act = hidden = F.silu(gate, inplace=True).mul_(up)
         w_d = w_down.to(dtype)
         out = torch.addmm(x, hidden, w_d.t()) if residual else hidden @ w_d.t()  # [N, out]
     return out, x, gate, up, act, hidden
@@ -140,7 +196,10 @@ class _SwiGLU(torch.autograd.Function):
         d_w_down = d_out.t() @ hidden  # [out, inter]
         d_hidden = d_out @ w_down.to(x.dtype)  # [N, inter]
         d_up = d_hidden * act
-        d_gate = torch.ops.aten.silu_backward(d_hidden.mul_(up), gate)
+        # silu's backward written over d_hidden (a temporary; same-position aliasing is allowed):
+        # one [N, inter] buffer fewer to allocate (and page-fault in) per backward call.
+        d_hidden.mul_(up)
+        d_gate = torch.ops.aten.silu_backward.grad_input(d_hidden, gate, grad_input=d_hidden)
         inter = gate.shape[1]
         d_w_gate_up = torch.empty_like(w_gate_up)  # [2*inter, in], written per half (no cat)
         d_w_gate_up[:inter] = d_gate.t() @ x

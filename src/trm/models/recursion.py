@@ -22,7 +22,8 @@ HRM's schedule is the same with ``net_z`` = the L module, ``net_y`` = the H modu
 cycles, n = L cycles and the one-step gradient; a later ``hrm.py`` builds the modules and reuses this.
 
 The no-gradient cycles run under ``torch.no_grad()`` so they record no autograd graph. The caller's
-grad mode is respected: in evaluation (grad disabled) every cycle runs without a graph.
+grad mode is respected: in evaluation (grad disabled) every cycle runs without a graph. A step runs
+inside ``layers.reuse_buffers()``: its no-grad SwiGLU calls share their large CPU buffers (eager only).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
+
+from trm.models.layers import reuse_buffers
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ def deep_recursion(
     net_z: nn.Module, net_y: nn.Module, x: Tensor, y: Tensor, z: Tensor, s: Schedule
 ) -> tuple[Tensor, Tensor]:
     """One supervision step: T-1 cycles without gradient, then the last cycle with it. Returns (y, z)."""
-    with torch.no_grad():
-        for _ in range(s.T - 1):
-            y, z = latent_recursion(net_z, net_y, x, y, z, s)
-    return latent_recursion(net_z, net_y, x, y, z, s, one_step=s.gradient == "one_step")
+    with nullcontext() if torch.compiler.is_compiling() else reuse_buffers():
+        with torch.no_grad():
+            for _ in range(s.T - 1):
+                y, z = latent_recursion(net_z, net_y, x, y, z, s)
+        return latent_recursion(net_z, net_y, x, y, z, s, one_step=s.gradient == "one_step")
