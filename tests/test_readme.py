@@ -37,6 +37,8 @@ def test_every_command_has_help():
     assert top.exit_code == 0
     commands = ["quickstart", "train", "eval", "solve", "plot", "recipes", "version"]
     commands += ["data sudoku", "data maze", "data arc", "arc score", "arc evaluate", "arc show"]
+    commands += ["convert", "models", "push", "export", "serve", "mcp", "arc adapt"]
+    commands += ["data grids", "data example", "data verify", "llm eval", "llm compare", "llm prompt"]
     for command in commands:
         res = runner.invoke(app, [*command.split(), "--help"])
         assert res.exit_code == 0, (command, res.output)
@@ -64,3 +66,28 @@ def test_quickstart_runs_end_to_end_on_a_tiny_budget(tmp_path):
     for picture in ("refinement.png", "refinement.gif", "training_curves.png"):
         assert (out / "pictures" / picture).stat().st_size > 0
     assert (out / "checkpoints" / "latest").exists()
+
+
+GROUPS = {"data", "arc", "llm"}
+
+
+def _readme_trm_commands() -> set[str]:
+    """Every ``trm ...`` command line in the README's code blocks, as its (sub)command name."""
+    names, in_code = set(), False
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        words = line.split("#")[0].split()
+        if in_code and len(words) >= 2 and words[0] == "trm" and not words[1].startswith("-"):
+            names.add(" ".join(words[1:3]) if words[1] in GROUPS else words[1])
+    return names
+
+
+def test_every_command_the_readme_shows_exists():
+    names = _readme_trm_commands()
+    assert {"solve", "eval", "serve", "export", "data grids", "llm eval", "arc adapt"} <= names
+    runner = CliRunner()
+    for name in sorted(names):
+        res = runner.invoke(app, [*name.split(), "--help"])
+        assert res.exit_code == 0, (name, res.output)
