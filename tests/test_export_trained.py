@@ -100,5 +100,5 @@ def test_dynamo_exporter_matches_torchscript(trained, tmp_path):
     tokens = np.stack([solver.task.encode(q, solver.metadata.grid_shape) for q in questions[:64]])
     a, qa = OnnxSolver(fp32).step_outputs(tokens, 2)
     b, qb = dynamo.step_outputs(tokens, 2)
-    for x, y in zip(a + qa, b + qb, strict=True):
-        assert np.abs(x - y).max() < 1e-4
+    for x, y in zip(a + qa, b + qb, strict=True):  # fp32 rounding of trained logits of size ~20
+        assert np.abs(x - y).max() < 1e-4 * max(1.0, float(np.abs(y).max()))
