@@ -29,7 +29,11 @@ How to run (a separate venv keeps the project's .venv untouched)::
 
     python3 -m venv /tmp/peers
     /tmp/peers/bin/pip install torch==2.13.0 tiny-recursive-model
-    /tmp/peers/bin/pip install --ignore-requires-python nano-trm   # it pins Requires-Python ==3.12.1
+    # nano-trm pins Requires-Python ==3.12.1 and its dependencies pull a CUDA torch: install it bare
+    /tmp/peers/bin/pip download --no-deps nano-trm -d /tmp/peers/wheels
+    /tmp/peers/bin/pip install --no-deps --ignore-requires-python /tmp/peers/wheels/nano_trm-*.whl
+    /tmp/peers/bin/pip install lightning einops scikit-learn "scipy<1.17" omegaconf hydra-core \
+        --only-binary :all: --no-binary antlr4-python3-runtime
     /tmp/peers/bin/pip install pydantic pyyaml typer rich tqdm safetensors
     echo /work/main/src > /tmp/peers/lib/python3.11/site-packages/trm-src.pth   # our package, no copy
     /tmp/peers/bin/python benchmarks/compare.py --batch 64 --steps 2 --warmup 1 --dtypes float32
