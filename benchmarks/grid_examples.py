@@ -1,8 +1,8 @@
 """The two example grid tasks end to end: generate, build, train the ``grid_tiny`` recipe, evaluate held out.
 
-For each task this runs what docs/readme/grid.md shows (``trm data example``, ``trm data grids`` with the
-task's suggested augmentation, ``trm train --recipe grid_tiny``), through the library's functions, and
-prints one table row: canvas, optimizer steps, wall and CPU seconds of training, held-out exact and
+For each task this runs what the README's "Your own task" shows (``trm data example``, ``trm data grids``
+with the task's suggested augmentation, ``trm train --recipe grid_tiny``), through the library's functions,
+and prints one table row: canvas, optimizer steps, wall and CPU seconds of training, held-out exact and
 token accuracy, and what copying the input scores on the same examples (exact and token). The budget is
 in optimizer steps (``--steps``), so a shared machine changes the times, not the accuracy.
 
@@ -25,7 +25,7 @@ from trm.data.grid.augment import parse_augment
 from trm.data.grid.build import GridOptions, build_grids
 from trm.data.grid.examples import generate, write_jsonl
 
-TASKS = {  # name -> (generator options, build options), as docs/readme/grid.md
+TASKS = {  # name -> (generator options, build options), as the README ("Your own task")
     "life": ({"size": 6}, {"augment": parse_augment("dihedral")}),
     "gravity": ({"max_size": 5}, {"augment": parse_augment("symbols"), "fixed_symbols": ("0",)}),
 }

@@ -4,7 +4,7 @@ Fast test: gravity on 3x3 boards (blocks fall to the bottom of their column), ML
 4 supervision steps, 200 steps of batch 64. Copying the input is never exactly right there (every example
 has a falling block), and the model's held-out exact accuracy is measured against that; the solver then
 answers a question given as JSON in the task's own symbols. The slow test runs the README's recipe
-(``grid_tiny``) on the README's life data and asserts the accuracy docs/readme/grid.md reports.
+(``grid_tiny``) on the README's life data and asserts the accuracy the README ("Your own task") reports.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def test_tiny_trm_beats_copying_the_input_on_gravity(tmp_path):
 
 @pytest.mark.slow
 def test_grid_tiny_recipe_reaches_the_readme_accuracy_on_gravity(tmp_path):
-    """docs/readme/grid.md: gravity (boards 3x3 to 5x5), grid_tiny for 400 steps: 12.5% held-out exact
+    """README, "Your own task": gravity (boards 3x3 to 5x5), grid_tiny for 400 steps: 12.5% held-out exact
     (copying: 0%), 88.5% token accuracy (copying: 74.6%). Margins allow for other CPUs' arithmetic."""
     src = write_jsonl(tmp_path / "gravity.jsonl", generate("gravity", 2000, seed=0, max_size=5))
     build = GridOptions(augment=("symbols",), fixed_symbols=("0",))

@@ -84,7 +84,7 @@ def _life_text(board: np.ndarray) -> list[str]:
 
 
 EXAMPLES: dict[str, Callable[..., dict[str, Any]]] = {"life": life, "gravity": gravity}
-# The build options each example task is meant for (documented in docs/readme/grid.md).
+# The build options each example task is meant for (documented in the README, "Your own task").
 SUGGESTED = {"life": "--augment dihedral", "gravity": "--augment symbols --fixed-symbols 0"}
 
 
