@@ -114,7 +114,7 @@ def quickstart(
     console.print(trace_text(solution))
     n_test = test.num_examples
     wrong = round((1.0 - float(m.get("exact_accuracy", 0.0))) * n_test)
-    console.print(f"      the model got {wrong} of the {n_test} held-out puzzles wrong (the evaluation above)")
+    console.print(f"      the model got {wrong} of the {n_test} held-out puzzles wrong (evaluation above)")
     pics = out / "pictures"
     pics.mkdir(parents=True, exist_ok=True)
     refinement_png(solution, pics / "refinement.png")
