@@ -74,8 +74,8 @@ def test_generator_ratings_are_recorded(generated):
 
 def test_same_seed_is_byte_identical_and_another_seed_differs(generated, tmp_path):
     out, _ = generated
-    build_from_generator(
-        tmp_path / "a", size=6, train_count=12, test_count=5, num_aug=3, min_blanks=20, seed=1
+    build_from_generator(  # two worker processes: the same bytes as one
+        tmp_path / "a", size=6, train_count=12, test_count=5, num_aug=3, min_blanks=20, seed=1, workers=2
     )
     build_from_generator(
         tmp_path / "b", size=6, train_count=12, test_count=5, num_aug=3, min_blanks=20, seed=2

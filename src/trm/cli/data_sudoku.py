@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -91,6 +92,10 @@ def sudoku(
     minimal: Annotated[
         bool, typer.Option(help=GEN + "remove clues until none can go (solution stays unique).")
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help=GEN + "processes (default: CPU count); the puzzles do not depend on it."),
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help=FILE + "stop at the first rejected puzzle instead of listing it.")
     ] = False,
@@ -173,6 +178,7 @@ def _build(*, source: Source, out: Path, num_aug: int | None, **o):
         min_rating=o["min_rating"],
         max_rating=o["max_rating"],
         minimal=o["minimal"],
+        workers=o["workers"] or os.cpu_count() or 1,
         **common,
     )
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,36 @@ def build_from_files(
 
 
 # -- (c) generated puzzles ----------------------------------------------------------------------------------
+_CHUNK = 64  # puzzles per generate() call (and per task of a worker process)
+
+
+def _generate_chunk(args: tuple) -> list:
+    size, count, min_blanks, target, seed, minimal, start = args
+    return generate(size, count=count, min_blanks=min_blanks, target_rating=target, seed=seed,
+                    minimal=minimal, start=start)  # fmt: skip
+
+
+def _generated_chunks(
+    size: int, min_blanks: int | None, target: Any, seed: int, minimal: bool, need: int, workers: int
+) -> Iterator[list]:
+    """Lists of generated puzzles in draw order, at most ``4 * need + 1000`` draws in all; with
+    ``workers > 1`` the chunks come from a process pool, a wave of ``2 * workers`` chunks at a time."""
+    starts = range(0, 4 * need + 1000, _CHUNK)
+    tasks = ((size, _CHUNK, min_blanks, target, seed, minimal, s) for s in starts)
+    if workers <= 1:
+        yield from map(_generate_chunk, tasks)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from itertools import islice
+
+    methods = multiprocessing.get_all_start_methods()  # fork: workers need not re-import torch
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        while wave := list(islice(tasks, 2 * workers)):
+            yield from pool.map(_generate_chunk, wave)
+
+
 def build_from_generator(
     out: str | Path,
     *,
@@ -301,10 +332,13 @@ def build_from_generator(
     seed: int = 0,
     overwrite: bool = False,
     progress: bool = False,
+    workers: int = 1,
 ) -> BuildReport:
     """Generated puzzles with unique solutions: the first ``test_count`` distinct puzzles of the seed's
     sequence are the test set, the next ``train_count`` the training set (so the test set does not change
-    with ``train_count``); no puzzle is in both. Ratings are :func:`~trm.data.sudoku.rate` guesses."""
+    with ``train_count``); no puzzle is in both. Ratings are :func:`~trm.data.sudoku.rate` guesses.
+    ``workers`` processes generate in parallel; the result does not depend on it (puzzle i depends
+    on (seed, i) only)."""
     if train_count <= 0 or test_count <= 0:
         raise ValueError(f"train_count and test_count must be positive, got {train_count}, {test_count}")
     start = time.perf_counter()
@@ -317,29 +351,19 @@ def build_from_generator(
     )
     need = test_count + train_count
     found: dict[bytes, Any] = {}
-    drawn = 0
     with tqdm(total=need, desc="generate", unit="puzzle", disable=not progress) as bar:
-        while len(found) < need:
-            if drawn >= 4 * need + 1000:
-                raise RuntimeError(
-                    f"only {len(found)} distinct {size}x{size} puzzles in {drawn} draws; "
-                    "ask for fewer puzzles or relax min_blanks / the rating range"
-                )
-            chunk = min(64, need - len(found))  # puzzle i depends on (seed, i) only: chunking changes nothing
-            batch = generate(
-                size,
-                count=chunk,
-                min_blanks=min_blanks,
-                target_rating=target,
-                seed=seed,
-                minimal=minimal,
-                start=drawn,
-            )
-            drawn += chunk
+        for batch in _generated_chunks(size, min_blanks, target, seed, minimal, need, workers):
             for g in batch:
                 if len(found) < need and g.puzzle.tobytes() not in found:
                     found[g.puzzle.tobytes()] = g
                     bar.update(1)
+            if len(found) >= need:
+                break
+        else:
+            raise RuntimeError(
+                f"only {len(found)} distinct {size}x{size} puzzles in {4 * need + 1000} draws; "
+                "ask for fewer puzzles or relax min_blanks / the rating range"
+            )
     puzzles = list(found.values())  # in draw order (dicts keep insertion order)
 
     def pairs(items: list) -> Pairs:
