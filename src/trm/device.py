@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from functools import lru_cache
 
@@ -25,9 +26,25 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+# oneDNN instruction-set caps (ONEDNN_MAX_CPU_ISA) below AVX512_CORE_BF16: bf16 matmuls are then emulated
+# even on a CPU that has the instructions (a way to measure a CPU without bf16 on one that has it).
+_ISA_CAPS_WITHOUT_BF16 = {
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX2_VNNI_2",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+}
+
+
 @lru_cache(maxsize=1)
 def cpu_has_native_bf16() -> bool:
-    """True when the CPU has bf16 matrix instructions (AVX512_BF16 or AMX); else bf16 is emulated and slow."""
+    """True when the CPU has bf16 matrix instructions (AVX512_BF16 or AMX) and ``ONEDNN_MAX_CPU_ISA`` does not
+    cap them away; else bf16 is emulated and slow."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in _ISA_CAPS_WITHOUT_BF16:
+        return False
     if platform.system() == "Linux":
         try:
             with open("/proc/cpuinfo") as f:

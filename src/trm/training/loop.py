@@ -363,6 +363,7 @@ class Trainer:
         metrics = summarize_stats(dist.all_reduce_sum(window.clone(), self.info).tolist(), steps)
         metrics["lr"] = self.lr
         metrics["examples_per_s"] = steps * tc.global_batch_size / max(seconds, 1e-9)
+        metrics["train_seconds"] = self._seconds()  # wall clock of the run so far (resumes included)
         self.logger.log("train", self.step, self.epoch, metrics)
         postfix = {"loss": f"{metrics['loss']:.4f}", "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}"}
         if "exact_accuracy" in metrics:
