@@ -23,7 +23,7 @@ def quickstart(
     out: Annotated[Path, typer.Option(help="Folder for the dataset, checkpoints and pictures.")] = Path(
         "runs/quickstart"
     ),
-    minutes: Annotated[float, typer.Option(min=0.05, help="Training wall-clock budget (minutes).")] = 8.0,
+    minutes: Annotated[float, typer.Option(min=0.05, help="Training wall-clock budget (minutes).")] = 3.5,
     train_puzzles: Annotated[int, typer.Option(min=1, help="Distinct generated training puzzles.")] = 4000,
     test_puzzles: Annotated[int, typer.Option(min=1, help="Held-out puzzles for evaluation.")] = 500,
     num_aug: Annotated[int, typer.Option(min=0, help="Augmented variants stored per training puzzle.")] = 16,

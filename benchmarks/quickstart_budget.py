@@ -1,0 +1,75 @@
+"""The whole ``trm quickstart`` (data, training, evaluation, pictures) timed on this CPU as it is and as a
+CPU without bf16, side by side: wall time, training steps, held-out exact accuracy.
+
+"Without bf16" runs the same command with ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``: oneDNN and
+ATen then use AVX2 kernels only (no AVX-512, no AMX), and ``trm.device.pick_dtype`` picks fp32, as on a CPU
+that lacks AVX512-BF16/AMX (same cores and clock otherwise). On a CPU without bf16 both rows are fp32.
+Each run starts from nothing (``--fresh``) in its own folder; runs are sequential, never concurrent.
+
+    .venv/bin/python benchmarks/quickstart_budget.py                      # both kinds, the default budget
+    .venv/bin/python benchmarks/quickstart_budget.py --kinds avx2 --seeds 0,1 --minutes 3.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+KINDS = {
+    "native": {},
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+}
+
+
+def run(kind: str, seed: int, minutes: float | None, out: Path) -> dict:
+    env = {**os.environ, **KINDS[kind]}
+    trm = shutil.which("trm", path=str(Path(sys.executable).parent)) or "trm"
+    cmd = [trm, "quickstart", "--out", str(out), "--fresh", "--seed", str(seed)]
+    if minutes is not None:
+        cmd += ["--minutes", str(minutes)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    summary = json.loads((out / "quickstart.json").read_text())
+    run_info = json.loads((out / "run.json").read_text())
+    return {"kind": kind, "seed": seed, "dtype": run_info.get("dtype", "?"), "seconds": seconds, **summary}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kinds", default="native,avx2", help=f"comma-separated: {', '.join(KINDS)}")
+    ap.add_argument("--seeds", default="0", help="comma-separated data/training seeds")
+    ap.add_argument("--minutes", type=float, default=None, help="training budget (default: the command's)")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/trm-quickstart-budget"))
+    args = ap.parse_args()
+    rows = []
+    for kind in args.kinds.split(","):
+        for seed in (int(s) for s in args.seeds.split(",")):
+            rows.append(run(kind, seed, args.minutes, args.out / f"{kind}-{seed}"))
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    native = "native bf16" if ("amx_bf16" in flags or "avx512_bf16" in flags) else "no native bf16"
+    print(
+        f"trm quickstart on {platform.processor() or platform.machine()} ({native}), {os.cpu_count()} cores"
+    )
+    print(
+        "\n| CPU kind | dtype | seed | whole command | train steps | held-out exact | after 1 / 2 / 8 steps |"
+    )
+    print("|---|---|---:|---:|---:|---:|---|")
+    for r in rows:
+        per = r["exact_accuracy_per_step"]
+        steps = " / ".join(f"{per.get(k, float('nan')):.1%}" for k in ("1", "2", "8"))
+        print(f"| {r['kind']} | {r['dtype']} | {r['seed']} | {r['seconds'] / 60:.2f} min "
+              f"| {r['train_steps']:,} | {r['exact_accuracy']:.1%} | {steps} |")  # fmt: skip
+    print(f"\nreproduce: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+
+
+if __name__ == "__main__":
+    main()
