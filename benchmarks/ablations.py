@@ -60,6 +60,7 @@ SCALE: dict[str, Any] = {
     "model.L_cycles": 2,  # n
     "model.halt_max_steps": 8,  # N_sup
     "model.puzzle_emb": False,
+    "model.puzzle_emb_len": 16,  # the quickstart recipe's before it became 1 (the tables were measured so)
     "model.width_multiple": 64,
     "train.global_batch_size": 128,
     "train.optimizer": "adamw",
