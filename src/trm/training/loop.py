@@ -73,13 +73,18 @@ def _open_data(config: RunConfig):
     return open_split(root, config.data.train_split), open_split(root, config.data.eval_split)
 
 
-def _compiled(model: torch.nn.Module):
-    """``torch.compile`` of the model, with the sparse puzzle embedding left eager (inductor cannot
-    trace sparse gradients; the lookup is cheap, the network around it is what compiling speeds up)."""
-    emb = getattr(model, "puzzle_emb", None)
-    if emb is not None:
-        emb.forward = torch.compiler.disable(emb.forward)
-    return torch.compile(model)
+def _compiled(model: torch.nn.Module) -> torch.nn.Module:
+    """The model with its recursion network(s) (``net``, and ``net_y`` where there is one) compiled in
+    place (``nn.Module.compile``): that is where the compute is (T(n+1) calls per supervision step), and
+    a network is one dense function of one ``[B, P+L, D]`` tensor, so it compiles without graph breaks,
+    one graph per grad mode. The rest stays eager: the sparse puzzle embedding (inductor cannot trace
+    sparse gradients), the carry's slot resets (whose strides change on the first call and would
+    recompile a whole-model graph), the heads. Parameter names do not change (no ``_orig_mod.``)."""
+    for name in ("net", "net_y"):
+        net = getattr(model, name, None)
+        if isinstance(net, torch.nn.Module):
+            net.compile()
+    return model
 
 
 class Trainer:
