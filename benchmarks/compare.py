@@ -70,6 +70,7 @@ from trm.models import flops_per_step  # noqa: E402
 
 D, T, N, VOCAB, CELLS, PREFIX = 512, 3, 6, 11, 81, 16
 OUR_RECIPE = {"mlp": "sudoku_mlp", "attention": "sudoku_att"}
+OURS_COMPILED = "trm (ours, compiled)"
 INSTALL_NOTES = {
     "tiny-recursive-model": "pip install tiny-recursive-model (brings x-transformers, ema-pytorch)",
     "nano-trm": "pip refuses it on Python != 3.12.1 ('Requires-Python ==3.12.1'); "
@@ -203,6 +204,11 @@ def measure(args: argparse.Namespace, variant: str, dtype_name: str, kind: str, 
         ours.flops = flops_per_step(config, batch)
     ours.seconds = statistics.median(time_steps(step, args.steps, args.warmup - infer))
     rows = [ours]
+    if args.compile and not infer:  # the trainer's train.compile; its compile runs in the warm-up step
+        compiled = Row(OURS_COMPILED, variant, dtype_name, kind, batch, flops=ours.flops)
+        step = trm_step(config, batch, dtype, compile=True)
+        compiled.seconds = statistics.median(time_steps(step, args.steps, max(args.warmup, 1)))
+        rows.append(compiled)
     for name, (module, make) in PEERS.items():
         if args.peers and name not in args.peers:
             continue
@@ -239,7 +245,9 @@ def print_table(rows: list[Row], peaks: dict[str, float]) -> None:
             continue
         gflops = (r.flops or 0) / r.seconds / 1e9
         ours_seconds = ours[(r.variant, r.dtype, r.kind, r.batch)].seconds
-        ratio = f"{r.seconds / ours_seconds:.2f}x" if r.impl != "trm (ours)" and ours_seconds else ""
+        ratio = (
+            f"{r.seconds / ours_seconds:.2f}x" if not r.impl.startswith("trm (ours") and ours_seconds else ""
+        )
         print(
             f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {what:<9} {r.seconds:>8.3f} "
             f"{r.batch / r.seconds:>8.2f} "
@@ -247,6 +255,23 @@ def print_table(rows: list[Row], peaks: dict[str, float]) -> None:
         )
         if r.note:
             print(f"    note: {r.note}")
+
+
+def print_summary(rows: list[Row]) -> None:
+    """Ours (eager, and compiled when measured) against the fastest peer of each row group."""
+    groups: dict[tuple, list[Row]] = {}
+    for r in rows:
+        if r.seconds is not None:
+            groups.setdefault((r.variant, r.dtype, r.kind, r.batch), []).append(r)
+    print("\nours / fastest peer, examples per second (> 1: ours is faster):")
+    for (variant, dtype, kind, batch), group in groups.items():
+        peers = [r for r in group if not r.impl.startswith("trm (ours")]
+        if not peers:
+            continue
+        fastest = min(peers, key=lambda r: r.seconds)
+        mine = ", ".join(f"{r.impl.removeprefix('trm (').rstrip(')')} {fastest.seconds / r.seconds:.2f}x"
+                         for r in group if r.impl.startswith("trm (ours"))  # fmt: skip
+        print(f"  {variant:<9} {dtype:<8} {kind} b{batch}: {mine} (fastest peer: {fastest.impl})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -260,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-train", action="store_true", help="inference rows only")
     p.add_argument("--peers", default="", help="subset of: " + ",".join(PEERS) + " (default all)")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--compile", action="store_true", help="also time our training step with train.compile")
     args = p.parse_args(argv)
     args.peers = [x for x in args.peers.split(",") if x]
     if args.threads:
@@ -279,6 +305,7 @@ def main(argv: list[str] | None = None) -> None:
             for kind, batch in kinds:
                 rows += measure(args, variant, dtype_name, kind, batch)
     print_table(rows, peaks)
+    print_summary(rows)
     print(f"\nbatch {args.batch}, d={D}, T={T}, n={N}, seq {CELLS}+{PREFIX}; ratio > 1: ours is faster")
     print("reproduce: " + shlex.join([sys.executable, "benchmarks/compare.py", *sys.argv[1:]]))
 
