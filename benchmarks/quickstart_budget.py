@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from trm.device import cpu_has_native_bf16
+
 KINDS = {
     "native": {},
     "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
@@ -54,8 +56,7 @@ def main() -> None:
     for kind in args.kinds.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
             rows.append(run(kind, seed, args.minutes, args.out / f"{kind}-{seed}"))
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    native = "native bf16" if ("amx_bf16" in flags or "avx512_bf16" in flags) else "no native bf16"
+    native = "native bf16" if cpu_has_native_bf16() else "no native bf16"  # this process has no ISA cap
     print(
         f"trm quickstart on {platform.processor() or platform.machine()} ({native}), {os.cpu_count()} cores"
     )

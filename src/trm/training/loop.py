@@ -121,7 +121,8 @@ class Trainer:
         if self.info.enabled:
             seed_everything(tc.seed + 1_000_003 * self.info.rank)  # ranks explore independently
         self.model = model
-        self.fwd = _compiled(model) if tc.compile else model
+        if tc.compile:
+            _compiled(model)  # in place: self.model is the compiled model
         filled = getattr(model, "config", None)
         self.config = config.model_copy(update={"model": filled}) if filled is not None else config
 
@@ -278,7 +279,7 @@ class Trainer:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         carry = self.carry if self.carry is not None else self.model.initial_carry(batch)
         with autocast(self.device, self.dtype):
-            carry, out = self.fwd(carry, batch)
+            carry, out = self.model(carry, batch)
         loss, stats = deep_supervision_loss(
             out.logits,
             carry.data["labels"],
