@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from trm.models import build_model
+from trm.models.attention import Attention
 from trm.models.direct import DirectPredictor
 from trm.models.hrm import HRM
-from trm.models.layers import Attention
 from trm.models.trm import TRM
 from trm.training.losses import token_cross_entropy
 

@@ -1,18 +1,23 @@
 """The fused SwiGLU and rms_norm equal their plain references: outputs and gradients, fp32 and bf16.
 
+(Rotary and the CPU training attention: ``test_fast_attention.py``.)
+
 The fast path is what every model runs; the references are the composites written the obvious way.
 Also checks a whole TRM training step (forward + backward) with the fast ops against the same step
-with the references patched in, for both token mixers.
+with the references patched in (SwiGLU, rms_norm, rotary, attention), for both token mixers.
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from trm.config import ModelConfig
 from trm.models import TRM, layers
+from trm.models import attention as attention_module
 from trm.models import blocks as blocks_module
+from trm.models.attention import rope_reference
 from trm.models.layers import _RMSNorm, _SwiGLU, rms_norm, rms_norm_reference, swiglu, swiglu_reference
 
 
@@ -106,6 +111,12 @@ def _tiny_trm(mixer: str) -> TRM:
 def _use_reference_ops(monkeypatch) -> None:
     monkeypatch.setattr(layers, "swiglu", swiglu_reference)
     monkeypatch.setattr(blocks_module, "rms_norm", rms_norm_reference)
+    monkeypatch.setattr(attention_module, "attention", F.scaled_dot_product_attention)
+    monkeypatch.setattr(
+        attention_module,
+        "rope",
+        lambda x, c, s: rope_reference(x, torch.cat((c, c), -1), torch.cat((s, s), -1)),
+    )
 
 
 def _step_grads(model: TRM, batch: dict[str, torch.Tensor]):

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from trm.config import ModelConfig
+from trm.models.attention import Attention, Rotary
 from trm.models.blocks import Block
-from trm.models.layers import Attention, Rotary, SwiGLU, rms_norm, swiglu_width, trunc_normal_
+from trm.models.layers import SwiGLU, rms_norm, swiglu_width, trunc_normal_
 
 
 @pytest.mark.parametrize(("width", "expected"), [(512, 1536), (97, 512), (916, 2560), (64, 256)])

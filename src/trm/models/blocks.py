@@ -22,7 +22,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from trm.config import ModelConfig
-from trm.models.layers import Attention, SwiGLU, rms_norm
+from trm.models.attention import Attention
+from trm.models.layers import SwiGLU, rms_norm
 
 
 class SequenceMixer(nn.Module):

@@ -1,4 +1,4 @@
-"""Building blocks shared by TRM and HRM: normalisation, initialisation, rotary, SwiGLU, attention.
+"""Building blocks shared by TRM and HRM: normalisation, initialisation, SwiGLU (attention: ``attention.py``).
 
 Design choices:
 
@@ -26,8 +26,6 @@ Design choices:
   (the recursion opens one per supervision step) the no-grad gate and up products are written into
   buffers allocated once per block instead of on each of the T(n+1) calls (CPU only; on CUDA the
   caching allocator already reuses memory; never while traced or compiled).
-- Attention is non-causal, with a fused qkv projection, rotary embedding (rotate-half) on q and k,
-  and ``F.scaled_dot_product_attention`` (fused kernels on GPU, a good CPU path too).
 - Weights stay fp32; the caller's autocast decides the matmul dtype (the fused functions read the
   autocast dtype themselves and return the same dtypes as the composites).
 """
@@ -65,21 +63,26 @@ def linear(in_features: int, out_features: int) -> nn.Linear:
     return init_linear(nn.Linear(in_features, out_features, bias=False))
 
 
-def _compute(dtype: torch.dtype) -> torch.dtype:
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """float32, or float64 for float64 inputs (so a float64 model is exact, e.g. for gradcheck)."""
     return torch.promote_types(dtype, torch.float32)
 
 
+def plain_ops_only() -> bool:
+    """True while traced, compiled or exported: the fused eager paths step aside for plain ops."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting()
+
+
 def rms_norm_reference(x: Tensor, eps: float, dim: int = -1) -> Tensor:
     """x / sqrt(mean(x^2) + eps) over ``dim``, computed in float32, returned in x's dtype (plain autograd)."""
-    x32 = x.to(_compute(x.dtype))
+    x32 = x.to(compute_dtype(x.dtype))
     return (x32 * torch.rsqrt(x32.square().mean(dim, keepdim=True) + eps)).to(x.dtype)
 
 
 class _RMSNorm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, eps: float, dim: int) -> Tensor:
-        x32 = x.to(_compute(x.dtype))
+        x32 = x.to(compute_dtype(x.dtype))
         r = torch.rsqrt(x32.square().mean(dim, keepdim=True).add_(eps))  # [..., 1, ...] along dim
         y = x32 * r
         ctx.dim = dim
@@ -98,7 +101,7 @@ def rms_norm(x: Tensor, eps: float, dim: int = -1) -> Tensor:
     """x / sqrt(mean(x^2) + eps) over ``dim``, computed in float32, returned in x's dtype."""
     if torch.is_grad_enabled() and x.requires_grad:
         return _RMSNorm.apply(x, eps, dim)
-    x32 = x.to(_compute(x.dtype))
+    x32 = x.to(compute_dtype(x.dtype))
     return (x32 * torch.rsqrt(x32.square().mean(dim, keepdim=True).add_(eps))).to(x.dtype)
 
 
@@ -141,9 +144,7 @@ def reuse_buffers() -> Iterator[None]:
 def _scratch(rows: int, inter: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor] | None:
     """(gate, up) buffers [rows, inter] of the active ``reuse_buffers`` block, or None (no block, not
     CPU, or traced/compiled: those keep plain allocations)."""
-    if device.type != "cpu" or torch.jit.is_tracing():
-        return None
-    if torch.compiler.is_compiling() or torch.compiler.is_exporting():
+    if device.type != "cpu" or plain_ops_only():
         return None
     scratch = _SCRATCH.get()
     if scratch is None:
@@ -239,46 +240,3 @@ class SwiGLU(nn.Module):
     def forward(self, x: Tensor, residual: bool = False) -> Tensor:  # [..., in] -> [..., in]
         """The SwiGLU of x, or ``x + SwiGLU(x)`` with ``residual`` (one fused add)."""
         return swiglu(x, self.gate_up.weight, self.down.weight, residual)
-
-
-class Rotary(nn.Module):
-    """Rotary position embedding (rotate-half form) for ``seq_len`` positions of ``head_dim`` channels."""
-
-    def __init__(self, head_dim: int, seq_len: int, theta: float) -> None:
-        super().__init__()
-        inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)  # [hd/2]
-        angles = torch.outer(torch.arange(seq_len, dtype=torch.float32), inv_freq)  # [L, hd/2]
-        angles = torch.cat((angles, angles), dim=-1)  # [L, hd]
-        # Derived from the config, so not saved in checkpoints.
-        self.register_buffer("cos", angles.cos(), persistent=False)
-        self.register_buffer("sin", angles.sin(), persistent=False)
-
-    def forward(self, x: Tensor) -> Tensor:  # [B, H, L, hd] -> same
-        half = x.shape[-1] // 2
-        rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-        cos, sin = self.cos.to(x.dtype), self.sin.to(x.dtype)
-        return x * cos + rotated * sin
-
-
-class Attention(nn.Module):
-    """Non-causal multi-head self-attention with fused qkv, no biases, rotary on q and k."""
-
-    def __init__(self, hidden_size: int, num_heads: int, seq_len: int, rope_theta: float) -> None:
-        super().__init__()
-        if hidden_size % num_heads:
-            raise ValueError(f"hidden_size={hidden_size} is not divisible by num_heads={num_heads}")
-        self.num_heads = num_heads
-        self.head_dim = hidden_size // num_heads
-        self.qkv = linear(hidden_size, 3 * hidden_size)
-        self.out = linear(hidden_size, hidden_size)
-        self.rotary = Rotary(self.head_dim, seq_len, rope_theta)
-
-    def forward(self, h: Tensor, residual: bool = False) -> Tensor:  # [B, L, D] -> [B, L, D]
-        """Attention of h, or ``h + attention(h)`` with ``residual``."""
-        b, length, d = h.shape
-        qkv = self.qkv(h).view(b, length, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # [B, H, L, hd] each
-        q, k = self.rotary(q), self.rotary(k)
-        attended = F.scaled_dot_product_attention(q, k, v)  # [B, H, L, hd]
-        out = self.out(attended.transpose(1, 2).reshape(b, length, d))
-        return h + out if residual else out
