@@ -109,3 +109,17 @@ def test_model_steps_are_bit_identical_with_and_without_reused_buffers(monkeypat
     assert len(with_reuse) == len(without) > 1
     for a, b in zip(with_reuse, without, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_weight_casts_are_made_once_per_block_and_redone_after_an_update():
+    w = torch.randn(8, 4)
+    with reuse_buffers():
+        first = layers.cast_weight(w, torch.bfloat16)
+        assert layers.cast_weight(w, torch.bfloat16) is first  # the block's cast, reused
+        assert layers.cast_weight(w, torch.float32) is w  # no cast needed
+        with torch.no_grad():
+            w.add_(1.0)  # an in-place update (an optimizer step) bumps the version
+        fresh = layers.cast_weight(w, torch.bfloat16)
+        assert fresh is not first and torch.equal(fresh, w.bfloat16())
+    assert layers._CASTS.get() is None  # released with the block
+    assert layers.cast_weight(w, torch.bfloat16) is not layers.cast_weight(w, torch.bfloat16)  # no block
