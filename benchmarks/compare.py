@@ -192,23 +192,26 @@ def counted_flops(step: Callable[[], None]) -> float:
 
 
 def measure(args: argparse.Namespace, variant: str, dtype_name: str, kind: str, batch: int) -> list[Row]:
-    """Rows of ours and every peer for one (mixer, dtype, train/infer, batch)."""
+    """Rows of ours and every peer for one (mixer, dtype, train/infer, batch).
+
+    Every implementation is built and warmed up first, then the timed steps run round-robin (ours,
+    peer, peer, ours, ...), so a machine that speeds up or slows down during the run moves every row
+    alike instead of whichever was measured then.
+    """
     dtype, infer = DTYPES[dtype_name], kind == "infer"
     config = run_config(OUR_RECIPE[variant])
     ours = Row("trm (ours)", variant, dtype_name, kind, batch)
     if infer:
         step = trm_infer_step(config, batch, dtype)
-        ours.flops = counted_flops(step)
+        ours.flops = counted_flops(step)  # also its warm-up step
     else:
         step = trm_step(config, batch, dtype)
         ours.flops = flops_per_step(config, batch)
-    ours.seconds = statistics.median(time_steps(step, args.steps, args.warmup - infer))
-    rows = [ours]
+    timed = [(ours, step, args.warmup - infer)]
     if args.compile and not infer:  # the trainer's train.compile; its compile runs in the warm-up step
         compiled = Row(OURS_COMPILED, variant, dtype_name, kind, batch, flops=ours.flops)
-        step = trm_step(config, batch, dtype, compile=True)
-        compiled.seconds = statistics.median(time_steps(step, args.steps, max(args.warmup, 1)))
-        rows.append(compiled)
+        timed.append((compiled, trm_step(config, batch, dtype, compile=True), max(args.warmup, 1)))
+    rows = [row for row, _, _ in timed]
     for name, (module, make) in PEERS.items():
         if args.peers and name not in args.peers:
             continue
@@ -222,12 +225,30 @@ def measure(args: argparse.Namespace, variant: str, dtype_name: str, kind: str, 
             continue
         try:
             step = make(variant, batch, dtype, infer=infer)
-            row.flops = counted_flops(step)
-            row.seconds = statistics.median(time_steps(step, args.steps, max(args.warmup - 1, 0)))
+            row.flops = counted_flops(step)  # one step: counts as a warm-up
+            timed.append((row, step, max(args.warmup - 1, 0)))
         except Exception as e:
-            last = traceback.extract_tb(e.__traceback__)[-1]
-            row.note = f"failed: {type(e).__name__}: {e} ({Path(last.filename).name}:{last.lineno})"
+            _failed(row, e)
+    for _, step, warmup in timed:
+        time_steps(step, 0, warmup)
+    times: dict[int, list[float]] = {id(row): [] for row, _, _ in timed}
+    for _ in range(args.steps):
+        for row, step, _ in timed:
+            if row.note:  # failed in an earlier round
+                continue
+            try:
+                times[id(row)] += time_steps(step, 1, 0)
+            except Exception as e:
+                _failed(row, e)
+    for row, _, _ in timed:
+        if not row.note:
+            row.seconds = statistics.median(times[id(row)])
     return rows
+
+
+def _failed(row: Row, e: Exception) -> None:
+    last = traceback.extract_tb(e.__traceback__)[-1]
+    row.note = f"failed: {type(e).__name__}: {e} ({Path(last.filename).name}:{last.lineno})"
 
 
 def print_table(rows: list[Row], peaks: dict[str, float]) -> None:
@@ -277,7 +298,7 @@ def print_summary(rows: list[Row]) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--steps", type=int, default=2, help="timed steps (median reported)")
+    p.add_argument("--steps", type=int, default=3, help="timed rounds, round-robin (median reported)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first (peers: one is the FLOP count)")
     p.add_argument("--variants", default="mlp,attention", help="mlp,attention")
     p.add_argument("--dtypes", default="float32", help="float32,bfloat16")
