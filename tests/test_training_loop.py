@@ -243,7 +243,8 @@ def test_compiled_model_trains(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_compiled_networks_equal_eager_in_forward_and_gradient():
+@pytest.mark.parametrize("mixer", ["mlp_t", "attention"])
+def test_compiled_networks_equal_eager_in_forward_and_gradient(mixer):
     """The trainer's compile (the recursion networks, in place) gives the eager logits and gradients,
     keeps the parameter names, and compiles the training step without recompiling on the next steps."""
     import copy
@@ -254,7 +255,7 @@ def test_compiled_networks_equal_eager_in_forward_and_gradient():
     from trm.training.loop import _compiled
 
     torch.manual_seed(0)
-    cfg = ModelConfig(hidden_size=32, num_heads=2, num_layers=2, mixer="mlp_t", H_cycles=2, L_cycles=2,
+    cfg = ModelConfig(hidden_size=32, num_heads=2, num_layers=2, mixer=mixer, H_cycles=2, L_cycles=2,
                       halt_max_steps=4, vocab_size=11, seq_len=16, num_puzzle_identifiers=3,
                       puzzle_emb_len=1, width_multiple=16)  # fmt: skip
     eager = TRM(cfg).train()
