@@ -6,12 +6,13 @@ Design choices:
   acts on q and k.
 - ``rope`` rotates the q and k slices of the qkv product in one call, half by half:
   ``out_1 = x_1 cos - x_2 sin``, ``out_2 = x_2 cos + x_1 sin`` (no negated copy, no ``cat``); on
-  CPU 3x faster than ``x * cos + rotate_half(x) * sin`` (``rope_reference``). With gradient it is an
+  CPU 1.4x (bf16) to 1.6x (fp32) faster than ``x * cos + rotate_half(x) * sin`` on q and k
+  (``rope_reference``; ``benchmarks/cpu_kernels.py``). With gradient it is an
   autograd function whose backward is the inverse rotation (the same function with ``-sin``).
   While traced, compiled or exported the reference formula runs (plain ops for ONNX and inductor).
 - ``F.scaled_dot_product_attention`` (SDPA) everywhere except CPU training. PyTorch's CPU backward
-  of SDPA measured ~3x slower than plain matmuls in bf16 at the paper's shape (q, k, v
-  [64, 8, 97, 64], 2 threads: 140 ms forward + backward against 48 ms), so with gradient on CPU
+  of SDPA measured ~3.8x slower than our kernel in bf16 at the paper's shape (q, k, v
+  [64, 8, 97, 64], 2 threads: 213 ms forward + backward against 57 ms), so with gradient on CPU
   ``_Attention`` runs instead: scores from q and k upcast to float32 (logits are not rounded to
   bf16, as in flash kernels), a float32 softmax, P rounded to the compute dtype for ``P @ V``; the
   backward uses the flash identity ``dS = P * (dP - rowsum(dO * O))``. Without gradient SDPA's CPU
