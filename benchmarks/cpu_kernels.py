@@ -29,7 +29,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_throughput import DTYPES, machine, run_config, trm_infer_step  # noqa: E402
 from trm.models import layers  # noqa: E402
-from trm.models.attention import _Attention, rope, rope_reference  # noqa: E402
+from trm.models.attention import Rotary, _Attention, rope, rope_reference  # noqa: E402
 
 H, L, HD = 8, 97, 64
 
@@ -59,8 +59,7 @@ def attention_pair(batch: int, dtype: torch.dtype) -> tuple[Callable, Callable]:
 
 def rope_pair(batch: int, dtype: torch.dtype) -> tuple[Callable, Callable]:
     qkv = torch.randn(batch, L, 3, H, HD, dtype=dtype)
-    angles = torch.outer(torch.arange(L, dtype=torch.float32), torch.rand(HD // 2))
-    cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)  # [L, hd/2]
+    cos, sin = Rotary(HD, L, theta=10_000.0).tables(dtype)  # [L, hd/2], the model's tables
     full_cos, full_sin = torch.cat((cos, cos), -1), torch.cat((sin, sin), -1)
     q, k, _ = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # [B, H, L, hd] views
     plain = lambda: (rope_reference(q, full_cos, full_sin), rope_reference(k, full_cos, full_sin))  # noqa: E731

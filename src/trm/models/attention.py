@@ -122,8 +122,12 @@ class Rotary(nn.Module):
         self.register_buffer("cos", angles.cos(), persistent=False)
         self.register_buffer("sin", angles.sin(), persistent=False)
 
+    def tables(self, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        """(cos, sin) [L, hd/2] in ``dtype``."""
+        return self.cos.to(dtype), self.sin.to(dtype)
+
     def forward(self, x: Tensor) -> Tensor:  # [B, H, L, hd] -> same
-        return rope(x, self.cos.to(x.dtype), self.sin.to(x.dtype))
+        return rope(x, *self.tables(x.dtype))
 
 
 class Attention(nn.Module):
@@ -144,8 +148,7 @@ class Attention(nn.Module):
         b, length, d = h.shape
         qkv = self.qkv(h).view(b, length, 3, self.num_heads, self.head_dim)
         # q and k rotated in one call; tables [L, 1, 1, hd/2] broadcast over (q|k, heads)
-        cos = self.rotary.cos.to(qkv.dtype)[:, None, None]
-        sin = self.rotary.sin.to(qkv.dtype)[:, None, None]
+        cos, sin = (t[:, None, None] for t in self.rotary.tables(qkv.dtype))
         q, k = rope(qkv[:, :, :2], cos, sin).permute(2, 0, 3, 1, 4).unbind(0)  # [B, H, L, hd] each
         v = qkv[:, :, 2].transpose(1, 2)
         attended = attention(q, k, v)  # [B, H, L, hd]

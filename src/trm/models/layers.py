@@ -166,17 +166,17 @@ def cast_weight(w: Tensor, dtype: torch.dtype) -> Tensor:
     """``w`` in ``dtype``, without gradient; inside ``reuse_buffers()`` each weight is cast once per block.
 
     A supervision step casts every SwiGLU weight once instead of on each of its T(n+1) calls (at
-    batch 1 the casts were a third of the step). A cast is reused only while the weight is the same
-    tensor at the same version (an in-place update makes a fresh one); never while traced or compiled.
+    batch 1 the casts were a third of the step). A cast is reused only while the weight is at the same
+    version (an in-place update makes a fresh one); never while traced or compiled.
     """
     if w.dtype == dtype:
         return w
     casts = _CASTS.get()
     if casts is None or plain_ops_only():
         return w.detach().to(dtype)
-    key = (id(w), dtype)
+    key = (id(w), dtype)  # the entry holds w, so the id stays w's while the block lives
     hit = casts.get(key)
-    if hit is None or hit[0] is not w or hit[1] != w._version:
+    if hit is None or hit[1] != w._version:
         hit = casts[key] = (w, w._version, w.detach().to(dtype))
     return hit[2]
 
