@@ -13,9 +13,9 @@ from trm.data.arc import augment
 from trm.data.arc.build import build_arc_dataset
 from trm.data.arc.encode import encode_grid
 from trm.data.arc.identifiers import VariantTable
+from trm.data.arc.score import load_solutions
+from trm.data.arc.voting import VoteTable, arc_evaluate
 from trm.data.format import open_split
-from trm.evaluation.arc_score import load_solutions
-from trm.evaluation.arc_voting import VoteTable, arc_evaluate
 
 V = 6  # variants of the one evaluation task
 
@@ -116,7 +116,7 @@ def test_cli_pools_checkpoints_like_the_api(dataset, tmp_path):
 
     from trm.checkpoints import load_any
     from trm.cli import app
-    from trm.evaluation.arc_voting import predict_and_vote
+    from trm.data.arc.voting import predict_and_vote
     from trm.training.loop import train
 
     cfg = _tiny_run(dataset, tmp_path / "run", max_steps=2, checkpoint_every=1, global_batch_size=4)

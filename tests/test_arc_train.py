@@ -13,9 +13,9 @@ from trm.config import RunConfig
 from trm.data.arc import augment
 from trm.data.arc.build import build_arc_dataset
 from trm.data.arc.identifiers import VariantTable
+from trm.data.arc.score import load_solutions, score_submission
 from trm.data.arc.task import ArcTask
 from trm.data.format import open_split
-from trm.evaluation.arc_score import load_solutions, score_submission
 
 MINIMAL = shared_data_dir() / "conceptarc" / "MinimalTasks"
 TASKS = ("CopyMinimal", "CenterMinimal", "CountMinimal", "OrderMinimal")
@@ -94,7 +94,7 @@ def _recount(split, table, preds, q) -> dict[str, list[int | None]]:
 
 def _vote_and_check(data: Path, model, out: Path, num_variants: int) -> dict[str, float]:
     """Evaluate every variant, vote, and check the result against an independent recount and the scorer."""
-    from trm.evaluation.arc_voting import vote_on_dataset
+    from trm.data.arc.voting import vote_on_dataset
     from trm.evaluation.evaluate import evaluate
 
     split, table = open_split(data, "test"), VariantTable.load(data)

@@ -15,15 +15,15 @@ from trm.data.arc import augment
 from trm.data.arc.build import build_arc_dataset
 from trm.data.arc.encode import encode_grid
 from trm.data.arc.identifiers import VariantTable
-from trm.data.format import open_split
-from trm.evaluation.arc_score import aggregate, load_solutions, score_submission
-from trm.evaluation.arc_voting import (
+from trm.data.arc.score import aggregate, load_solutions, score_submission
+from trm.data.arc.voting import (
     VoteTable,
     arc_evaluate,
     make_submission,
     vote_on_dataset,
     write_submission,
 )
+from trm.data.format import open_split
 
 
 def _sig(q: float) -> float:

@@ -10,10 +10,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fuzz_common import FUZZ, input_errors_only, json_values, mutate
+from trm.data.arc.score import load_solutions, parse_submission, score_submission
 from trm.data.arc.task import ArcTask
 from trm.data.arc.tasks_io import load_kaggle, load_task_file, parse_task
-from trm.evaluation.arc_score import load_solutions, parse_submission, score_submission
-from trm.evaluation.arc_voting import write_submission
+from trm.data.arc.voting import write_submission
 
 grids = st.integers(1, 5).flatmap(
     lambda h: st.integers(1, 5).flatmap(

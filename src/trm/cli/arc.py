@@ -18,7 +18,7 @@ arc_app = typer.Typer(
 
 
 def _solutions(set_name: str | None, solutions: Path | None):
-    from trm.evaluation.arc_score import load_solutions
+    from trm.data.arc.score import load_solutions
 
     if (set_name is None) == (solutions is None):
         raise typer.BadParameter("give exactly one of --set (arc1, arc2) or --solutions FILE")
@@ -54,8 +54,8 @@ def score(
     """Score a submission: pass@1 (attempt_1) and pass@2; fractional (TRM) and all-or-nothing (HRM)."""
     from rich.console import Console
 
+    from trm.data.arc.score import score_submission
     from trm.data.format import atomic_write_text
-    from trm.evaluation.arc_score import score_submission
 
     console = Console()
     result = score_submission(submission, _solutions(set_name, solutions))  # bad files: one line, exit 2
@@ -101,9 +101,9 @@ def evaluate(
 
     from trm.checkpoints import load_any
     from trm.data.arc.identifiers import VariantTable
+    from trm.data.arc.voting import VoteTable, predict_and_vote
     from trm.data.format import atomic_write_text
     from trm.device import pick_dtype
-    from trm.evaluation.arc_voting import VoteTable, predict_and_vote
 
     console = Console()
     if len(checkpoint) > 1 and not pool_votes:

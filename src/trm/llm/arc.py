@@ -10,7 +10,7 @@ Design choices:
   prompt's demonstration pairs are read again from the task file the dataset was built from
   (:func:`trm.data.arc.tasks_io.reload_task`, the source recorded in ``arc_tasks.json``).
 - **Scores.** Each answer is scored like any other example (``exact_accuracy``, ``token_accuracy`` and
-  the codec's ``grid_exact`` / ``valid_grid``); the ARC score is :func:`trm.evaluation.arc_score.aggregate`
+  the codec's ``grid_exact`` / ``valid_grid``); the ARC score is :func:`trm.data.arc.score.aggregate`
   on one attempt per test input (``pass@1``: a task's share of right test inputs, averaged over tasks, as
   ``trm arc evaluate`` reports TRM's ``arc/pass@1``; plus ``pass@1_strict`` and ``test_pass@1``).
 - The tool solves with the identity variant's puzzle identifier, the embedding row TRM learned for it.
@@ -72,7 +72,7 @@ def arc_puzzles(split: Split, data: str | Path, limit: int | None) -> ArcPuzzles
 
 def arc_pass_at_1(records: list[dict[str, Any]], puzzles: ArcPuzzles) -> dict[str, float]:
     """``pass@1``, ``pass@1_strict``, ``test_pass@1``, ``num_tasks`` of one answer per test input."""
-    from trm.evaluation.arc_score import aggregate
+    from trm.data.arc.score import aggregate
 
     ranks: dict[str, list[int | None]] = {}
     for r in records:

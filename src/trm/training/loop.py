@@ -345,7 +345,7 @@ class Trainer:
             self.model.train()
             metrics = result.metrics
             if self._votes_on_eval:  # ARC: vote over every variant of each test input (fresh each time)
-                from trm.evaluation.arc_voting import VoteTable, vote_on_dataset
+                from trm.data.arc.voting import VoteTable, vote_on_dataset
 
                 if cfg.eval.pool_votes and self.vote_pool is None:
                     self.vote_pool = VoteTable()  # eval.pool_votes: also score the run's votes summed

@@ -8,7 +8,7 @@ Design choices:
   to an empty [0, 0] array, so callers never get None from a codec.
 - ARC has no rule to check an answer against, so ``is_valid_answer`` checks that the answer is a well-formed
   grid (rectangular, 1..30 per side, colours 0..9). The score of ARC is the voted pass@K of
-  :mod:`trm.evaluation.arc_voting`, not a per-example metric.
+  :mod:`trm.data.arc.voting`, not a per-example metric.
 """
 
 from __future__ import annotations

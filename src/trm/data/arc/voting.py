@@ -4,7 +4,7 @@ For each test input of each evaluation task, the model's prediction on every var
 border and mapped back to the original frame (inverse colour map, inverse dihedral transform). Identical
 grids pool their votes; candidates are ranked by vote count, then by the mean of sigmoid(q_halt) of their
 votes, then by their bytes (so ties never depend on arrival order). pass@K asks whether the true output is
-among the top K (see :mod:`trm.evaluation.arc_score` for the two task scores).
+among the top K (see :mod:`trm.data.arc.score` for the two task scores).
 
 Design choices:
 
@@ -33,8 +33,8 @@ import numpy as np
 from trm.data import dihedral
 from trm.data.arc.encode import COLOUR_OFFSET, SIDE, crop_shapes
 from trm.data.arc.identifiers import VariantTable
+from trm.data.arc.score import DEFAULT_KS, aggregate, rank_of
 from trm.data.format import Split, atomic_write_text
-from trm.evaluation.arc_score import DEFAULT_KS, aggregate, rank_of
 
 CROP_CHUNK = 4096  # predictions cropped per vectorised call
 Key = tuple[int, int]  # (task index in the variant table, test input index)
@@ -251,8 +251,8 @@ def vote_on_dataset(
 ) -> ArcResult:
     """:func:`arc_evaluate` on the ``test`` split of a dataset built by ``trm data arc`` (its variant table
     and ``arc_solutions.json``). The hook for a trainer's periodic evaluation on task "arc"."""
+    from trm.data.arc.score import SOLUTIONS_FILE, load_solutions
     from trm.data.format import open_split
-    from trm.evaluation.arc_score import SOLUTIONS_FILE, load_solutions
 
     root = Path(root)
     sol = root / SOLUTIONS_FILE

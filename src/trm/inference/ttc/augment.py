@@ -15,7 +15,7 @@ Design choices:
 - Copy 0 of every puzzle is the identity, so the plain pass is always among the candidates.
 - Vectorised: ``apply``/``invert`` are two gathers over [R, L] rows, no Python loop over copies.
 - ARC is not offered: its test splits already hold the augmented variants, each with its own puzzle
-  identifier, and are voted by :mod:`trm.evaluation.arc_voting`; new variants would need identifiers the
+  identifier, and are voted by :mod:`trm.data.arc.voting`; new variants would need identifiers the
   model never learnt.
 """
 
