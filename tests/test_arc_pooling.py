@@ -105,7 +105,7 @@ def test_trainer_pools_votes_across_its_evaluations(dataset, tmp_path):
 
     evals = read_metrics(tmp_path / "run", "eval")
     assert len(evals) >= 2
-    pool = trainer.vote_pool
+    pool = trainer.evaluator.pooled
     cast = sum(c.count for j in range(2) for c in pool.ranked(0, j)) + pool.no_grid
     assert cast == len(evals) * 2 * V  # every evaluation's vote on every variant of both test inputs
     assert "arc/pooled/pass@2" in result.metrics and "arc/pass@2" in result.metrics

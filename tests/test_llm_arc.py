@@ -13,10 +13,10 @@ import pytest
 from llm_stub import Reply, StubServer
 from test_arc_build import built, sources  # noqa: F401 (2 evaluation tasks, 2 test inputs each, out = rot90(in))
 from trm.config import RunConfig
+from trm.data.arc.llm import ArcForm as ArcFormat
 from trm.data.format import open_split
 from trm.inference.solver import Solver
 from trm.llm.compare import compare, table_rows
-from trm.llm.formats import ArcFormat
 from trm.llm.prompts import user_prompt
 from trm.llm.run import EvalSettings, evaluate_llm
 from trm.llm.tool import TOOL_NAME, SolvePuzzleTool

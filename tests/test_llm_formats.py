@@ -8,9 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzz_common import FUZZ
+from trm.data.arc.llm import ArcForm as ArcFormat
 from trm.data.maze.generate import generate_records
 from trm.data.sudoku import format_grid, generate
-from trm.llm.formats import ArcFormat, GridFormat, grid_format
+from trm.llm.formats import grid_format
 from trm.llm.prompts import messages_for, user_prompt
 
 
@@ -19,7 +20,7 @@ def sudoku():
     return generate(9, count=3, seed=5)
 
 
-SUDOKU9 = GridFormat("sudoku", 9, 9)
+SUDOKU9 = grid_format("sudoku", (9, 9))
 
 
 def test_write_then_read_is_the_identity(sudoku):
@@ -93,15 +94,15 @@ def test_prompts_state_rules_and_format(sudoku):
     maze = grid_format("maze", (9, 9))
     assert "shortest path" in user_prompt(maze, generate_records(1, side=9, seed=2)[0].question)
     assert grid_format("arc", (30, 30)).task == "arc"
-    with pytest.raises(ValueError, match="no LLM prompt for task 'chess'; supported: sudoku, maze, arc"):
+    with pytest.raises(ValueError, match="no LLM prompt for task 'chess': no such task"):
         grid_format("chess", (8, 8))
 
 
 # Prose that holds no cell of any format: letters other than the maze's S, G, o and the Sudoku's a-g.
 PROSE = st.lists(st.text(alphabet="hijklmnpqrstuvwxyzHIJKLMNOPQRTUVWXYZ ,;:!?()", max_size=30), max_size=3)
 FORMATS = {
-    "sudoku": (GridFormat("sudoku", 9, 9), st.integers(1, 9), (9, 9)),
-    "maze": (GridFormat("maze", 6, 6), st.sampled_from([1, 2, 3, 4, 5]), (6, 6)),
+    "sudoku": (grid_format("sudoku", (9, 9)), st.integers(1, 9), (9, 9)),
+    "maze": (grid_format("maze", (6, 6)), st.sampled_from([1, 2, 3, 4, 5]), (6, 6)),
 }
 
 

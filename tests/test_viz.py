@@ -10,16 +10,16 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
+from trm.data.arc.render import PALETTE as ARC_PALETTE
 from trm.data.errors import InputError
 from trm.data.sudoku import format_grid, generate
+from trm.data.sudoku.render import conflicts as sudoku_conflicts
 from trm.viz.plots import read_metrics_jsonl, training_curves_png
 from trm.viz.render import (
-    ARC_PALETTE,
     grid_text,
     refinement_gif,
     refinement_png,
     render_png,
-    sudoku_conflicts,
     trace_text,
 )
 
@@ -65,20 +65,20 @@ def fake_solution(question, solution, steps=3, task="sudoku"):
 
 def test_sudoku_text_matches_the_toolkit_layout(sudoku6):
     puzzle, solution = sudoku6
-    assert grid_text(solution).plain == format_grid(solution, pretty=True)
-    assert grid_text(puzzle).plain == format_grid(puzzle, pretty=True)
+    assert grid_text(solution, task="sudoku").plain == format_grid(solution, pretty=True)
+    assert grid_text(puzzle, task="sudoku").plain == format_grid(puzzle, pretty=True)
 
 
 def test_changed_cells_are_bold_yellow_and_conflicts_red(sudoku6):
     puzzle, solution = sudoku6
     changed = puzzle != solution
-    text = grid_text(solution, question=puzzle, changed=changed)
+    text = grid_text(solution, task="sudoku", question=puzzle, changed=changed)
     yellow = [s for s in text.spans if str(s.style) == "bold yellow"]
     assert len(yellow) == int(changed.sum())
     wrong = solution.copy()
     r, c = np.argwhere(puzzle > 0)[0]
     wrong[r, c] = wrong[r, c] % 6 + 1  # changes a clue and duplicates a digit
-    red = [s for s in grid_text(wrong, question=puzzle).spans if str(s.style) == "bold red"]
+    red = [s for s in grid_text(wrong, task="sudoku", question=puzzle).spans if str(s.style) == "bold red"]
     assert len(red) >= 2
 
 
@@ -107,7 +107,9 @@ def test_trace_text_lists_every_step(sudoku6):
 
 def test_png_is_written_and_valid(tmp_path, sudoku6):
     puzzle, solution = sudoku6
-    out = render_png(solution, tmp_path / "a" / "grid.png", question=puzzle, changed=puzzle != solution)
+    out = render_png(
+        solution, tmp_path / "a" / "grid.png", task="sudoku", question=puzzle, changed=puzzle != solution
+    )
     with Image.open(out) as im:
         assert im.format == "PNG" and im.size[0] > 50 and im.size[1] > 50
     assert not list((tmp_path / "a").glob(".*tmp"))  # no temporary left behind

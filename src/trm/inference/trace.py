@@ -107,7 +107,7 @@ def build_solution(
         trace=trace,
         halted_at=halted_at,
         task=metadata.task,
-        symbols=getattr(task, "symbols", None),
+        symbols=task.symbols,
     )
 
 

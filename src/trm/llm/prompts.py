@@ -1,9 +1,10 @@
-"""The task-specific prompts: the rules of the puzzle and the exact answer format, in plain words.
+"""The prompts: a system message, the task's rules and answer format (its text form's words), the tool.
 
 Design choices:
 
 - **Zero-shot, stated rules.** A system message fixes the answer layout, the user message states the
-  rules and shows the question in that layout (see :mod:`trm.llm.formats`). No few-shot examples: a
+  rules and shows the question in that layout; the task's text form words both (``TextForm.prompt``,
+  :mod:`trm.data.text_grid`). No few-shot examples: a
   9x9 example costs ~200 tokens, a 30x30 maze ~1,000, and the papers' LLM baselines are zero-shot.
 - **The reply may reason first.** The answer is read as the last grid of the reply, so the prompt asks
   for the grid at the very end, in a code block, and nothing after it.
@@ -21,8 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trm.data.sudoku.grid import DIGITS, box_shape
-from trm.llm.formats import ArcFormat, GridFormat
+from trm.data.text_grid import TextForm
 
 PROMPT_VERSION = "2026-12-01.2"
 
@@ -40,76 +40,21 @@ TOOL_PARAGRAPH = (
 )
 
 
-def _sudoku_rules(fmt: GridFormat) -> str:
-    n = fmt.rows
-    br, bc = box_shape(n)
-    digits = f"{DIGITS[1]}-{DIGITS[n]}" if n <= 9 else f"1-9 and {DIGITS[10]}-{DIGITS[n]}"
-    return (
-        f"Solve this {n}x{n} Sudoku. Fill every empty cell (shown as '.') with one of the symbols {digits} "
-        f"so that every row, every column and every {br}x{bc} box (boxes of {br} rows and {bc} columns, "
-        f"tiling the grid) contains each symbol exactly once. Keep every given symbol where it is."
-    )
-
-
-def _maze_rules(fmt: GridFormat) -> str:
-    return (
-        f"Find a shortest path through this {fmt.rows}x{fmt.cols} maze. '#' is a wall, '.' is an open cell, "
-        "'S' is the start and 'G' is the goal. A path moves one cell up, down, left or right at a time and "
-        "never enters a wall. Mark with 'o' every cell strictly between S and G on ONE shortest path (the "
-        "fewest moves); leave every other cell, S and G as they are."
-    )
-
-
-def _arc_prompt(fmt: ArcFormat, question: np.ndarray, demos: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
-    def block(grid: np.ndarray) -> str:
-        return f"```\n{fmt.write(grid)}\n```"
-
-    parts = [
-        "Each example below shows an input grid and the output grid that one hidden rule makes of it. "
-        "A grid is written one line per row, one digit per cell; each digit 0-9 is a colour. Find the rule "
-        "and apply it to the test input."
-    ]
-    for k, (a, b) in enumerate(demos, start=1):
-        parts.append(f"Example {k} input:\n{block(a)}\nExample {k} output:\n{block(b)}")
-    parts.append(f"Test input:\n{block(question)}")
-    parts.append(
-        "Answer format: the test output grid, one line per row, one digit 0-9 per cell, no spaces, in a "
-        "code block at the end. Its size may differ from the test input's."
-    )
-    return "\n\n".join(parts)
-
-
-def _answer_format(fmt: GridFormat) -> str:
-    if fmt.task == "sudoku":
-        cells = "one symbol per cell, no spaces or separators"
-    else:
-        cells = "one of # . S G o per cell, no spaces"
-    return f"Answer format: the solved grid as {fmt.describe()}, {cells}, in a code block at the end."
-
-
 def user_prompt(
-    fmt: GridFormat | ArcFormat,
+    fmt: TextForm,
     question: np.ndarray,
     *,
     with_tool: bool = False,
     demos: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> str:
-    """The user message for one question grid (ARC: with its task's demonstration pairs)."""
-    if fmt.task == "arc":
-        if not demos:
-            raise ValueError("an ARC prompt needs the task's demonstration pairs")
-        text = _arc_prompt(fmt, question, demos)
-        tool = TOOL_PARAGRAPH.format(what="test input grid", check="is a well-formed grid")
-    else:
-        rules = _sudoku_rules(fmt) if fmt.task == "sudoku" else _maze_rules(fmt)
-        parts = [rules, f"Puzzle ({fmt.describe()}):\n```\n{fmt.write(question)}\n```", _answer_format(fmt)]
-        text = "\n\n".join(parts)
-        tool = TOOL_PARAGRAPH.format(what="puzzle grid", check="obeys the rules")
+    """The user message for one question grid in the task's words (ARC: with its demonstration pairs)."""
+    text = fmt.prompt(question, demos)
+    tool = TOOL_PARAGRAPH.format(what=fmt.tool_what, check=fmt.tool_check)
     return f"{text}\n\n{tool}" if with_tool else text
 
 
 def messages_for(
-    fmt: GridFormat | ArcFormat,
+    fmt: TextForm,
     question: np.ndarray,
     *,
     with_tool: bool = False,

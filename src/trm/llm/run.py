@@ -3,8 +3,9 @@
 Design choices:
 
 - **The puzzles are the split's examples** in stored order (the first ``limit`` puzzles' examples, as
-  in ``trm eval --limit``); each question is decoded from its stored tokens by the task's codec. ARC
-  asks only the original (identity-variant) test inputs, with their demonstrations (:mod:`trm.llm.arc`).
+  in ``trm eval --limit``); each question is decoded from its stored tokens by the task's codec. A task may
+  choose the questions itself (``Task.llm_questions``): ARC asks only the original (identity-variant) test
+  inputs, with their demonstrations (:mod:`trm.data.arc.llm`), and adds its pass@1.
 - **Bounded concurrency.** ``concurrency`` worker threads, each holding one conversation at a time;
   the main thread alone writes the journal, after each finished puzzle (see :mod:`trm.llm.journal`).
 - **Failures.** Each request has a timeout and ``retries`` retries (:func:`trm.llm.clients.with_retries`).
@@ -32,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from trm.llm.arc import arc_pass_at_1, arc_puzzles
+from trm.data.text_grid import TextForm
 from trm.llm.clients import ChatClient, ChatError, with_retries
-from trm.llm.formats import GridFormat, grid_format
+from trm.llm.formats import grid_format
 from trm.llm.journal import Journal, check_resumable, journal_path, read_journal, write_report
 from trm.llm.prompts import PROMPT_VERSION, messages_for
 from trm.llm.scoring import answer_tokens, score_rows
@@ -96,15 +97,15 @@ def question_of(split, task, index: int) -> np.ndarray:
 class _Asker:
     """Everything one conversation needs; ``__call__`` runs the conversation of one example."""
 
-    def __init__(self, client: ChatClient, settings: EvalSettings, fmt, split, task, tool, arc) -> None:
+    def __init__(self, client: ChatClient, settings: EvalSettings, fmt, split, task, tool, questions) -> None:
         self.client, self.settings, self.fmt, self.split = client, settings, fmt, split
-        self.task, self.tool, self.arc = task, tool, arc
+        self.task, self.tool, self.questions = task, tool, questions
 
     def __call__(self, index: int) -> dict[str, Any]:
         s = self.settings
         question = question_of(self.split, self.task, index)
-        demos = self.arc.demos(index) if self.arc is not None else None
-        identifier = self.arc.identifier_of[index] if self.arc is not None else 0
+        demos = self.questions.demos(index) if self.questions is not None else None
+        identifier = self.questions.identifier(index) if self.questions is not None else 0
         messages = messages_for(self.fmt, question, with_tool=self.tool is not None, demos=demos)
         tools = [self.tool.spec()] if self.tool is not None else None
         record: dict[str, Any] = {"index": index, "question": self.fmt.write(question), "error": None}
@@ -161,7 +162,7 @@ def _scalar(value: Any) -> bool | float:
 
 
 def summarize(
-    task, split, fmt: GridFormat, records: list[dict[str, Any]], with_tool: bool
+    task, split, fmt: TextForm, records: list[dict[str, Any]], with_tool: bool
 ) -> tuple[dict[str, float], list[str]]:
     """(metrics, names of the task's own metrics) over ``records`` (sorted by index): ``trm eval``'s
     metrics first, then the LLM's own (parse rate, errors, latency, tokens, tool use)."""
@@ -236,12 +237,13 @@ def evaluate_llm(
     ``client``/``tool`` default to the ones the settings name (tests pass their own).
     """
     from trm.data.format import open_split
-    from trm.data.tasks import get_task
+    from trm.data.tasks import find_task, get_task
     from trm.llm.clients import make_client
 
     split = open_split(settings.data, settings.split)
     meta = split.metadata
-    fmt = grid_format(meta.task, tuple(meta.grid_shape))
+    found = find_task(meta.task, meta)
+    fmt = grid_format(found if found is not None else meta.task, tuple(meta.grid_shape))  # ValueError: none
     task = get_task(meta.task, meta)
     if client is None:
         client = make_client(
@@ -268,8 +270,10 @@ def evaluate_llm(
         done = {i: r for i, r in done.items() if r.get("error") is None}  # failed requests are asked again
     elif settings.resume:
         notes.append(f"--resume: no journal at {jpath}, starting fresh")
-    arc = arc_puzzles(split, settings.data, settings.limit) if meta.task == "arc" else None
-    indices = arc.indices if arc is not None else list(range(_num_examples(split, settings.limit)))
+    questions = task.llm_questions(split, settings.data, settings.limit)  # None: every example (ARC: not)
+    indices = (
+        questions.indices if questions is not None else list(range(_num_examples(split, settings.limit)))
+    )
     wanted = set(indices)
     pending = [i for i in indices if i not in done]
     try:
@@ -278,7 +282,7 @@ def evaluate_llm(
         params = None
         notes.append(f"model parameter count unknown: {err}")
     journal = Journal(jpath, header, resume=settings.resume)
-    asker = _Asker(client, settings, fmt, split, task, tool, arc)
+    asker = _Asker(client, settings, fmt, split, task, tool, questions)
     stopped: str | None = None
     try:
         stopped = _run_pending(asker, pending, journal, done, settings.concurrency, progress)
@@ -287,8 +291,8 @@ def evaluate_llm(
         records = [done[i] for i in sorted(done) if i in wanted]
         complete = stopped is None and len(records) == len(indices)
         metrics, task_metrics = summarize(task, split, fmt, records, tool is not None)
-        if arc is not None and records:
-            scores = arc_pass_at_1(records, arc)
+        if questions is not None and records:  # the task's own scores of the answers (ARC: pass@1)
+            scores = questions.scores(records)
             metrics.update(scores)
             task_metrics += [k for k in scores if k != "num_tasks"]
         report = {

@@ -10,8 +10,9 @@ Design choices:
   (``Solver``'s ``valid``): a real tool can check rules, and the LLM is told to use that.
 - Bad arguments (missing ``puzzle``, a grid of the wrong shape, unknown tool name) return an error text to
   the LLM instead of raising, so the model can recover; the journal keeps the error.
-- ARC: the tool solves with the identity variant's puzzle identifier (the caller passes it) and can only
-  say whether the answer is a well-formed grid (ARC has no rules to check).
+- The task's text form words the tool (what it solves, what it says of its answer: ARC can only say whether
+  the answer is a well-formed grid). ARC: the tool solves with the identity variant's puzzle identifier
+  (the caller passes it).
 - One lock serialises calls into the model: requests run in threads, the model is shared.
 """
 
@@ -23,20 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from trm.data.text_grid import TextForm
 from trm.llm.clients import ToolCall
-from trm.llm.formats import ArcFormat, GridFormat
 
 TOOL_NAME = "solve_puzzle"
 
 
-def tool_spec(fmt: GridFormat | ArcFormat) -> dict:
+def tool_spec(fmt: TextForm) -> dict:
     """The tool's JSON schema in the layout both Ollama and OpenAI-compatible servers accept."""
-    if fmt.task == "arc":
-        what = "the test input of this ARC task"
-        returns = "its output grid and whether it is a well-formed grid"
-    else:
-        what = f"a {fmt.rows}x{fmt.cols} {fmt.task} puzzle"
-        returns = "its answer grid and whether the answer obeys the rules"
+    what, returns = fmt.tool_subject(), fmt.tool_returns()
     return {
         "type": "function",
         "function": {
@@ -82,9 +78,9 @@ class ToolResult:
 class SolvePuzzleTool:
     """``solve_puzzle(puzzle: str)`` backed by a loaded :class:`~trm.inference.solver.Solver`."""
 
-    def __init__(self, solver: Any, fmt: GridFormat | ArcFormat) -> None:
+    def __init__(self, solver: Any, fmt: TextForm) -> None:
         shape = tuple(solver.metadata.grid_shape)
-        wanted = shape if fmt.task == "arc" else (fmt.rows, fmt.cols)  # ARC: any grid on the 30x30 canvas
+        wanted = shape if fmt.shape is None else fmt.shape  # None: any grid on the model's canvas (ARC)
         if solver.metadata.task != fmt.task or shape != wanted:
             raise ValueError(
                 f"the tool's checkpoint solves {solver.metadata.task} {shape}, "
@@ -118,11 +114,7 @@ class SolvePuzzleTool:
         except ValueError as e:  # the codec rejects the grid (InputError is a ValueError)
             return _error(f"the model cannot read this puzzle: {e}", input_matches=matches)
         answer = self.fmt.write(solution.answer)
-        if self.fmt.task == "arc":
-            verdict = "is a well-formed grid" if solution.valid else "is NOT a well-formed grid"
-        else:
-            verdict = "obeys the rules" if solution.valid else "does NOT obey the rules"
-        text = f"```\n{answer}\n```\nThe model's answer {verdict}."
+        text = f"```\n{answer}\n```\nThe model's answer {self.fmt.verdict(bool(solution.valid))}."
         return ToolResult(
             text=text, ok=True, input_matches=matches, answer=answer, valid=bool(solution.valid)
         )

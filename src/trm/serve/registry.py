@@ -55,7 +55,7 @@ class ServedModel:
             "n_sup": self.n_sup,
             "source": self.source,
         }
-        symbols = getattr(self.solver.task, "symbols", None)  # a user's grid task names its cell values
+        symbols = self.solver.task.symbols  # a user's grid task names its cell values
         if symbols is not None:
             info["symbols"] = [str(s) for s in symbols]
         return info

@@ -41,6 +41,7 @@ from trm.checkpoints import run_dir as ckpt
 from trm.checkpoints.errors import CheckpointError
 from trm.config import ConfigError, RunConfig, save_config
 from trm.data.format import open_split
+from trm.data.tasks import find_task
 from trm.device import autocast, pick_device, pick_dtype
 from trm.training import distributed as dist
 from trm.training.ema import EMA
@@ -59,6 +60,14 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)  # final evaluation ({} if none ran)
     checkpoint: Path | None = None  # the last checkpoint written
     stopped: str = ""  # "epochs" | "max_steps" | "max_minutes" | "stop_at_step" | "interrupted"
+
+
+def _task_evaluator(config: RunConfig, split) -> Any:
+    """The evaluator the dataset's task provides for the evaluation split (ARC: voting), or None."""
+    task = find_task(split.metadata.task, split.metadata)
+    if task is None:
+        return None
+    return task.evaluator(config.data.path, config.data.eval_split, pool_votes=config.eval.pool_votes)
 
 
 def _open_data(config: RunConfig):
@@ -145,7 +154,9 @@ class Trainer:
         self.step, self.carry, self.seconds_before = 0, None, 0.0
         self.last_checkpoint: Path | None = None
         self.last_saved_step = -1
-        self.vote_pool: Any = None  # ARC votes of every evaluation so far (eval.pool_votes)
+        self.evaluator = _task_evaluator(
+            self.config, self.eval_split
+        )  # the task's own (ARC: voting), or None
 
         n_params = sum(p.numel() for p in self.dense_params)
         self._say(
@@ -318,11 +329,6 @@ class Trainer:
         return stats
 
     # -- evaluation --------------------------------------------------------------------------------------
-    @property
-    def _votes_on_eval(self) -> bool:
-        """ARC datasets are scored by voting over augmented variants (pass@K) besides per-example metrics."""
-        return self.eval_split.metadata.task == "arc" and self.config.data.eval_split == "test"
-
     def _evaluate(self) -> dict[str, float]:
         from trm.evaluation.evaluate import evaluate
 
@@ -340,20 +346,14 @@ class Trainer:
                     limit=cfg.data.eval_limit,
                     early_halt=cfg.eval.early_halt,
                     progress=self.progress,
-                    return_predictions=self._votes_on_eval,
+                    return_predictions=self.evaluator is not None,
                 )
             self.model.train()
             metrics = result.metrics
-            if self._votes_on_eval:  # ARC: vote over every variant of each test input (fresh each time)
-                from trm.data.arc.voting import VoteTable, vote_on_dataset
-
-                if cfg.eval.pool_votes and self.vote_pool is None:
-                    self.vote_pool = VoteTable()  # eval.pool_votes: also score the run's votes summed
-                r = result
-                votes = vote_on_dataset(
-                    cfg.data.path, r.predictions, r.q_halt, indices=r.indices, pooled=self.vote_pool
-                )
-                metrics.update(votes.metrics)
+            if self.evaluator is not None:  # the task's own evaluation (ARC: votes over every variant)
+                self.evaluator.begin()
+                self.evaluator.update(result.indices, result.predictions, result.q_halt)
+                metrics.update(self.evaluator.result())
             self.logger.log("eval", self.step, self.epoch, metrics)
             self._say(
                 f"eval @ step {self.step:,}: exact {metrics['exact_accuracy']:.2%}, "

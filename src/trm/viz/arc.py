@@ -1,9 +1,10 @@
 """A picture of an ARC task: its demonstration pairs, a test input, the true output, the prediction and the
 top voted candidates (votes and mean sigmoid(q_halt) in the titles), as one PNG.
 
-Design choices: built on :mod:`trm.viz.render` (ARC palette, matplotlib ``Figure`` with the Agg canvas, no
-pyplot; written atomically). Rows: one per demonstration pair (input, output), then the test row (input,
-truth when known, the prediction when given, then the candidates best first; a correct one is marked).
+Design choices: built on :mod:`trm.viz.render` (ARC's style, ``ArcTask.style``; matplotlib ``Figure`` with
+the Agg canvas, no pyplot; written atomically). Rows: one per demonstration pair (input, output), then the
+test row (input, truth when known, the prediction when given, then the candidates best first; a correct one
+is marked).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from trm.data.arc.task import ArcTask
 from trm.data.arc.tasks_io import ArcTaskData
 from trm.viz.render import draw_grid, new_figure, save_figure
+
+STYLE_TASK = ArcTask()  # every grid of an ARC task is drawn in ARC's style
 
 
 def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -57,10 +61,10 @@ def task_png(
             ((task.train_inputs[i], "input"), (task.train_outputs[i], "output"))
         ):
             axes[i, j].axis("on")
-            draw_grid(axes[i, j], grid, task="arc", title=f"demo {i} {name}")
+            draw_grid(axes[i, j], grid, task=STYLE_TASK, title=f"demo {i} {name}")
     for j, (grid, name) in enumerate(test_row):
         axes[-1, j].axis("on")
-        draw_grid(axes[-1, j], grid, task="arc", title=name)
+        draw_grid(axes[-1, j], grid, task=STYLE_TASK, title=name)
     fig.suptitle(title or f"ARC task {task.name}", fontsize=10)
     save_figure(fig, Path(path), bbox_inches="tight")
     return Path(path)

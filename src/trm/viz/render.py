@@ -2,11 +2,13 @@
 
 Design choices:
 
-- **Generic over tasks, styled by task name.** A grid is an [rows, cols] array of task values; the task
-  name picks how a cell is drawn: Sudoku digits (clues dark, model-filled digits blue, cells that break a
-  rule or a clue red), Maze cells (wall / open / S / G / path colours), ARC colours (the 0-9 ARC palette).
-  Any other task gets its values as text on a neutral palette; ``symbols`` (a user grid task's own symbol
-  of each value, :attr:`trm.inference.trace.Solution.symbols`) replaces the numbers by those symbols.
+- **Generic over tasks, styled by the task.** A grid is an [rows, cols] array of task values; the task's
+  :class:`~trm.data.grid_style.GridStyle` (``Task.style``) says how a cell is drawn: its text, terminal
+  style, fill colour, box lines and rule breaks (Sudoku: clues dark, model-filled digits blue, cells that
+  break a rule red; Maze and ARC: a colour per value). ``task`` is a task object, a registered name, or
+  None; an unregistered name or None gets the generic style, values as text on a light background.
+  ``symbols`` (a user grid task's own symbol of each value, :attr:`trm.inference.trace.Solution.symbols`)
+  replaces the numbers by those symbols.
 - **Changed cells are marked** everywhere: bold yellow in the terminal, a yellow highlight in pictures.
   ``changed`` is the bool mask of :class:`trm.inference.solver.Step` (cells that differ from the step
   before).
@@ -30,96 +32,53 @@ from rich.console import Group
 from rich.text import Text
 
 from trm.data.format import atomic_file
+from trm.data.grid_style import GridStyle
+from trm.data.tasks import Task, find_task
 
-# ARC's colours: 0 black, 1 blue, 2 red, 3 green, 4 yellow, 5 grey, 6 magenta, 7 orange, 8 azure, 9 maroon.
-ARC_PALETTE = ("#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00",
-               "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF", "#870C25")  # fmt: skip
-# Maze cell codes (= tokens, see trm.data.maze.grid): 0 PAD, 1 wall, 2 open, 3 S, 4 G, 5 path.
-MAZE_CHARS = "?# SGo"
-MAZE_COLOURS = ("#BBBBBB", "#2B2B2B", "#FFFFFF", "#2ECC40", "#FF4136", "#0074D9")
 UNKNOWN_COLOUR = "#DDDDDD"
 CHANGED_COLOUR = "#FFE066"
-SUDOKU_CLUE, SUDOKU_FILLED, SUDOKU_WRONG = "#111111", "#1F5FBF", "#D62728"
+WRONG_COLOUR, CLUE_COLOUR, FILLED_COLOUR = "#D62728", "#111111", "#1F5FBF"
+TaskLike = str | Task | None
 
 
-# -- Sudoku rules for colouring ------------------------------------------------------------------------------
-def sudoku_box_shape(n: int) -> tuple[int, int]:
-    """Box (rows, cols) of an n x n Sudoku: the most square factorisation with rows <= cols."""
-    rows = max(d for d in range(1, int(n**0.5) + 1) if n % d == 0)
-    return rows, n // rows
+def style_of(task: TaskLike) -> GridStyle:
+    """The style of a task given as an object, a registered name, or None (an unregistered name or None:
+    the generic style)."""
+    if task is None:
+        return GridStyle()
+    if isinstance(task, str):
+        found = find_task(task)
+        return found.style if found is not None else GridStyle()
+    return task.style
 
 
-def sudoku_conflicts(grid: np.ndarray, question: np.ndarray | None = None) -> np.ndarray:
-    """bool [n, n]: filled cells whose digit repeats in their row, column or box, or that change a clue."""
-    g = np.asarray(grid, dtype=np.int64)
-    n = g.shape[0]
-    bad = np.zeros(g.shape, dtype=bool)
-    if g.ndim != 2 or g.shape[1] != n or n == 0:
-        return bad
-    br, bc = sudoku_box_shape(n)
-    box = (np.arange(n)[:, None] // br) * (n // bc) + np.arange(n)[None, :] // bc  # [n, n] box id per cell
-    for unit in (
-        np.broadcast_to(np.arange(n)[:, None], g.shape),
-        np.broadcast_to(np.arange(n)[None, :], g.shape),
-        box,
-    ):
-        for u in range(n):
-            cells = unit == u
-            values = g[cells]
-            counts = np.bincount(values, minlength=n + 2)
-            bad[cells] |= (values > 0) & (counts[values] > 1)
-    if question is not None and np.shape(question) == g.shape:
-        q = np.asarray(question)
-        bad |= (q > 0) & (q != g)
-    return bad
+def _text(style: GridStyle, value: int, symbols: Sequence[str] | None) -> str:
+    if symbols is not None:
+        return symbols[value] if 0 <= value < len(symbols) else "?"
+    return style.cell_text(value)
 
 
 # -- terminal ------------------------------------------------------------------------------------------------
-def _cell_text(task: str, value: int, symbols: Sequence[str] | None = None) -> str:
-    if symbols is not None:
-        return symbols[value] if 0 <= value < len(symbols) else "?"
-    if task == "sudoku":
-        return "." if value == 0 else (str(value) if value < 10 else chr(ord("A") + value - 10))
-    if task == "maze":
-        return MAZE_CHARS[value] if 0 <= value < len(MAZE_CHARS) else "?"
-    if task == "arc":
-        return "  "
-    return str(value)
-
-
-def _cell_style(task: str, value: int, *, clue: bool, changed: bool, wrong: bool) -> str:
-    if task == "arc":
-        colour = ARC_PALETTE[value] if 0 <= value < 10 else UNKNOWN_COLOUR
-        return f"on {colour}" + (" underline bold yellow" if changed else "")
-    if wrong:
-        return "bold red"
-    if changed:
-        return "bold yellow"
-    if task == "sudoku":
-        return "bold" if clue else "cyan"
-    if task == "maze":
-        return {1: "dim", 3: "bold green", 4: "bold red", 5: "bold cyan"}.get(value, "")
-    return ""
-
-
 def grid_text(
     grid: np.ndarray,
     *,
-    task: str = "sudoku",
+    task: TaskLike = None,
     question: np.ndarray | None = None,
     changed: np.ndarray | None = None,
     symbols: Sequence[str] | None = None,
 ) -> Text:
-    """A grid as rich Text: clues plain bold, model cells cyan, changed cells bold yellow, rule breaks red."""
+    """A grid as rich Text in its task's style: changed cells bold yellow, rule breaks red (Sudoku: clues
+    bold, model cells cyan)."""
     g = np.asarray(grid)
     if g.size == 0:
         return Text("(empty grid)", style="dim")
+    style = style_of(task)
     q = np.asarray(question) if question is not None and np.shape(question) == g.shape else None
     ch = np.asarray(changed, dtype=bool) if changed is not None and np.shape(changed) == g.shape else None
-    wrong = sudoku_conflicts(g, q) if task == "sudoku" else np.zeros(g.shape, dtype=bool)
+    wrong = style.conflicts(g, q)
     rows, cols = g.shape
-    box = sudoku_box_shape(rows) if task == "sudoku" and rows == cols else None
-    sep = " " if task in ("sudoku",) or (task not in ("maze", "arc") and g.max(initial=0) >= 10) else ""
+    box = style.boxes(rows, cols)
+    sep = style.separator(g)
     if symbols is not None:
         sep = "" if all(len(s) == 1 for s in symbols) else " "
     out = Text()
@@ -134,11 +93,11 @@ def grid_text(
             if c and sep:
                 out.append(sep)
             value = int(g[r, c])
-            clue = q is not None and task == "sudoku" and int(q[r, c]) > 0
-            style = _cell_style(
-                task, value, clue=clue, changed=bool(ch is not None and ch[r, c]), wrong=bool(wrong[r, c])
+            clue = q is not None and style.marks_clues and int(q[r, c]) > 0
+            cell_style = style.term_style(
+                value, clue=clue, changed=bool(ch is not None and ch[r, c]), wrong=bool(wrong[r, c])
             )
-            out.append(_cell_text(task, value, symbols), style=style)
+            out.append(_text(style, value, symbols), style=cell_style)
         if r < rows - 1:
             out.append("\n")
     return out
@@ -182,13 +141,11 @@ def _rgb(hex_colour: str) -> tuple[float, float, float]:
     return tuple(int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
 
 
-def _colours(task: str, g: np.ndarray) -> np.ndarray:
+def _colours(style: GridStyle, g: np.ndarray) -> np.ndarray:
     """[rows, cols, 3] RGB fill of every cell."""
-    if task == "sudoku":
-        return np.ones((*g.shape, 3))
-    palette = {"maze": MAZE_COLOURS, "arc": ARC_PALETTE}.get(task)
-    if palette is None:  # values as text on a light background
-        return np.full((*g.shape, 3), 0.97)
+    palette = style.palette
+    if palette is None:  # values as text on a plain background
+        return np.broadcast_to(np.asarray(style.background, dtype=np.float64), (*g.shape, 3)).copy()
     table = np.array([_rgb(c) for c in palette] + [_rgb(UNKNOWN_COLOUR)])
     index = np.where((g >= 0) & (g < len(palette)), g, len(palette))
     return table[index]
@@ -198,13 +155,13 @@ def draw_grid(
     ax: Any,
     grid: np.ndarray,
     *,
-    task: str = "sudoku",
+    task: TaskLike = None,
     question: np.ndarray | None = None,
     changed: np.ndarray | None = None,
     title: str | None = None,
     symbols: Sequence[str] | None = None,
 ) -> None:
-    """Draw one grid on a matplotlib Axes (see the module docstring for the colours)."""
+    """Draw one grid on a matplotlib Axes in its task's style (see the module docstring)."""
     g = np.asarray(grid, dtype=np.int64)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -214,11 +171,12 @@ def draw_grid(
         ax.text(0.5, 0.5, "no grid", ha="center", va="center", transform=ax.transAxes)
         return
     rows, cols = g.shape
-    fill = _colours(task, g)
+    style = style_of(task)
+    fill = _colours(style, g)
     ch = np.asarray(changed, dtype=bool) if changed is not None and np.shape(changed) == g.shape else None
     if ch is not None:
         highlight = np.array(_rgb(CHANGED_COLOUR))
-        fill[ch] = 0.45 * fill[ch] + 0.55 * highlight if task in ("maze", "arc") else highlight
+        fill[ch] = 0.45 * fill[ch] + 0.55 * highlight if style.blend_changed else highlight
     ax.imshow(fill, interpolation="nearest", extent=(0, cols, rows, 0))
     line = 0.4 if max(rows, cols) > 12 else 0.8
     for x in range(cols + 1):
@@ -227,30 +185,35 @@ def draw_grid(
         ax.axhline(y, color="#888888", linewidth=line)
     ax.set_xlim(0, cols)
     ax.set_ylim(rows, 0)
-    if task == "sudoku" and rows == cols:
-        br, bc = sudoku_box_shape(rows)
+    box = style.boxes(rows, cols)
+    if box:
+        br, bc = box
         for x in range(0, cols + 1, bc):
             ax.axvline(x, color="#000000", linewidth=2)
         for y in range(0, rows + 1, br):
             ax.axhline(y, color="#000000", linewidth=2)
-    if task in ("maze", "arc") or max(rows, cols) > 16:
+    if not style.draw_values or max(rows, cols) > 16:
         return
     q = np.asarray(question) if question is not None and np.shape(question) == g.shape else None
-    wrong = sudoku_conflicts(g, q) if task == "sudoku" else np.zeros(g.shape, dtype=bool)
+    wrong = style.conflicts(g, q)
     size = max(5, int(110 / max(rows, cols)))
     for r in range(rows):
         for c in range(cols):
             value = int(g[r, c])
-            if task == "sudoku" and value == 0:
+            if style.blank is not None and value == style.blank:
                 continue
             clue = q is not None and int(q[r, c]) != 0
             colour = (
-                SUDOKU_WRONG if wrong[r, c] else SUDOKU_CLUE if clue or task != "sudoku" else SUDOKU_FILLED
+                WRONG_COLOUR
+                if wrong[r, c]
+                else CLUE_COLOUR
+                if clue or not style.marks_clues
+                else FILLED_COLOUR
             )
             ax.text(
                 c + 0.5,
                 r + 0.5,
-                _cell_text(task, value, symbols),
+                _text(style, value, symbols),
                 ha="center",
                 va="center",
                 fontsize=size,
@@ -270,18 +233,18 @@ def render_png(
     *,
     question: np.ndarray | None = None,
     changed: np.ndarray | None = None,
-    task: str = "sudoku",
+    task: TaskLike = None,
     title: str | None = None,
     symbols: Sequence[str] | None = None,
 ) -> Path:
-    """One grid as a PNG: clues dark, model-filled digits blue, changed cells highlighted."""
+    """One grid as a PNG in its task's style, changed cells highlighted."""
     fig, axes = new_figure(3.2, 3.4 if title else 3.2)
     draw_grid(axes[0, 0], grid, task=task, question=question, changed=changed, title=title, symbols=symbols)
     save_figure(fig, Path(path), bbox_inches="tight")
     return Path(path)
 
 
-def _unpack(trace: Any, question: np.ndarray | None, task: str | None) -> tuple[list[Any], Any, str]:
+def _unpack(trace: Any, question: np.ndarray | None, task: TaskLike) -> tuple[list[Any], Any, TaskLike]:
     """A Solution or a list of Steps -> (steps, question, task)."""
     if hasattr(trace, "trace"):
         question = trace.question if question is None else question
@@ -290,14 +253,14 @@ def _unpack(trace: Any, question: np.ndarray | None, task: str | None) -> tuple[
     steps = list(trace)
     if not steps:
         raise ValueError("the trace has no steps to draw")
-    return steps, question, task or "sudoku"
+    return steps, question, task
 
 
 def _step_title(step: Any) -> str:
     return f"step {step.index}  q={step.q_halt:+.2f}" + ("  valid" if step.valid else "")
 
 
-def _draw_step(ax: Any, step: Any, question: Any, task: str, symbols: Sequence[str] | None) -> None:
+def _draw_step(ax: Any, step: Any, question: Any, task: TaskLike, symbols: Sequence[str] | None) -> None:
     """One refinement step: its grid, the cells it changed, and its title."""
     draw_grid(
         ax,
@@ -315,7 +278,7 @@ def refinement_png(
     path: str | Path,
     *,
     question: np.ndarray | None = None,
-    task: str | None = None,
+    task: TaskLike = None,
     columns: int = 8,
 ) -> Path:
     """The answer after every step, left to right in rows of ``columns`` (a Solution or list of Steps)."""
@@ -334,7 +297,7 @@ def refinement_png(
     return Path(path)
 
 
-def _frame(step: Any, question: Any, task: str, symbols: Sequence[str] | None = None) -> Any:
+def _frame(step: Any, question: Any, task: TaskLike, symbols: Sequence[str] | None = None) -> Any:
     """One step drawn as a PIL RGB image (fixed size, so every frame of a GIF matches)."""
     from PIL import Image
 
@@ -351,7 +314,7 @@ def refinement_gif(
     path: str | Path,
     *,
     question: np.ndarray | None = None,
-    task: str | None = None,
+    task: TaskLike = None,
     duration_ms: int = 600,
 ) -> Path:
     """An animated GIF with one frame per step (each titled with its step, so no two frames are equal)."""
@@ -370,5 +333,5 @@ __all__: Sequence[str] = (
     "render_png",
     "refinement_png",
     "refinement_gif",
-    "sudoku_conflicts",
+    "style_of",
 )

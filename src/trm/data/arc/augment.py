@@ -1,7 +1,8 @@
 """ARC augmentations: a dihedral transform and a colour permutation, the same for every grid of a task.
 
 An augmentation is ``(t, colour_map)``: ``t`` in 0..7 (see :mod:`trm.data.dihedral`) and ``colour_map``, a
-uint8 [10] permutation with ``colour_map[0] == 0`` (black, the background, stays). It maps a grid ``g`` to
+uint8 [10] permutation with ``colour_map[0] == 0`` (black, the background, stays; the symbol permutation of
+:mod:`trm.data.augment`, shared with the user grid task). It maps a grid ``g`` to
 ``colour_map[dihedral.apply(t, g)]``; :func:`invert` undoes it exactly.
 
 Design choices:
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from trm.data import augment as shared
 from trm.data import dihedral
 
 NUM_COLOURS = 10
@@ -32,26 +34,21 @@ IDENTITY_MAP = np.arange(NUM_COLOURS, dtype=np.uint8)
 
 def apply(t: int, colour_map: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Augment one grid [h, w] (or a stack [..., h, w])."""
-    return np.asarray(colour_map, dtype=np.uint8)[dihedral.apply(int(t), np.asarray(grid))]
+    return shared.apply(t, np.asarray(colour_map, dtype=np.uint8), grid)
 
 
 def inverse_map(colour_map: np.ndarray) -> np.ndarray:
-    inv = np.empty(NUM_COLOURS, dtype=np.uint8)
-    inv[np.asarray(colour_map, dtype=np.int64)] = np.arange(NUM_COLOURS, dtype=np.uint8)
-    return inv
+    return shared.inverse_maps(np.asarray(colour_map, dtype=np.uint8))
 
 
 def invert(t: int, colour_map: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Undo :func:`apply`: ``invert(t, m, apply(t, m, g)) == g``."""
-    return dihedral.apply(dihedral.inverse(int(t)), inverse_map(colour_map)[np.asarray(grid)])
+    return shared.invert(t, np.asarray(colour_map, dtype=np.uint8), grid)
 
 
 def random_colour_maps(rng: np.random.Generator, n: int) -> np.ndarray:
-    """[n, 10] uint8 random permutations of colours 1..9, colour 0 fixed."""
-    maps = np.empty((n, NUM_COLOURS), dtype=np.uint8)
-    maps[:, 0] = 0
-    maps[:, 1:] = rng.permuted(np.tile(np.arange(1, NUM_COLOURS, dtype=np.uint8), (n, 1)), axis=1)
-    return maps
+    """[n, 10] uint8 random permutations of colours 1..9, colour 0 fixed (the shared symbol permutation)."""
+    return shared.permute_symbols(rng, n, NUM_COLOURS, np.arange(1, NUM_COLOURS), dtype=np.uint8)
 
 
 def task_rng(seed: int, name: str, stream: int = 0) -> np.random.Generator:

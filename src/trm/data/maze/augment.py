@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from trm.data import dihedral
+from trm.data.augment import AugmentError
 
 
 def transform(t: int, question: np.ndarray, answer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -26,3 +27,13 @@ def undo(t: int, grid: np.ndarray) -> np.ndarray:
 def variants(question: np.ndarray, answer: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """All 8 transformed (question, answer) pairs, transform 0 (the original) first."""
     return [transform(t, question, answer) for t in range(dihedral.NUM_TRANSFORMS)]
+
+
+def token_symmetries(count: int, side: int, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dihedral transforms 0..count-1 of a side x side maze in token space, for test-time augmentation:
+    positions perm [count, side*side] and token map tmap [count, vocab] (the identity: cell codes stay)."""
+    if count > dihedral.NUM_TRANSFORMS:
+        raise AugmentError(f"a maze has {dihedral.NUM_TRANSFORMS} symmetries; augment:k={count} is too many")
+    cells = np.arange(side * side).reshape(side, side)
+    perm = np.stack([dihedral.apply(t, cells).reshape(-1) for t in range(count)])
+    return perm, np.tile(np.arange(vocab), (count, 1))

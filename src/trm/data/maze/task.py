@@ -13,10 +13,11 @@ import numpy as np
 from trm.data.errors import InputError
 from trm.data.maze.grid import CHARSET, PAD, PATH, parse_maze, render_maze
 from trm.data.maze.metrics import is_valid_shortest_path, maze_metrics
+from trm.data.tasks import TaskBase
 from trm.errors import MismatchError
 
 
-class MazeTask:
+class MazeTask(TaskBase):
     name = "maze"
     vocab_size = len(CHARSET) + 1
 
@@ -55,3 +56,32 @@ class MazeTask:
     def metrics(self, inputs: np.ndarray, preds: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
         """``valid_path`` and ``valid_shortest_path``, bool [E] (labels unused: any shortest path counts)."""
         return maze_metrics(inputs, preds)
+
+    # -- plugins: pictures, LLM, test-time augmentation, examples -----------------------------------------
+    @property
+    def style(self):
+        from trm.data.maze.render import MazeStyle
+
+        return MazeStyle()
+
+    def text_form(self, grid_shape: tuple[int, int]):
+        from trm.data.maze.llm import MazeForm
+
+        return MazeForm(*grid_shape)
+
+    def symmetries(self, rng: np.random.Generator, count: int, grid_shape: tuple[int, int], vocab: int):
+        """The dihedral transforms 0..count-1 (the same for every puzzle; ``rng`` unused)."""
+        from trm.data.augment import AugmentError
+        from trm.data.maze.augment import token_symmetries
+
+        rows, cols = grid_shape
+        if rows != cols:
+            raise AugmentError(f"the dihedral transforms need a square maze, got {tuple(grid_shape)}")
+        return token_symmetries(count, rows, vocab)
+
+    def example(self, grid_shape: tuple[int, int], index: int) -> tuple[np.ndarray, str]:
+        """A generated maze, seeded by ``index``."""
+        from trm.data.maze.generate import generate_maze
+
+        rows = int(grid_shape[0])
+        return generate_maze(np.random.default_rng(index), rows), f"generated {rows}x{rows} maze"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trm.data import augment as shared
 from trm.data.sudoku.grid import box_shape
 
 
@@ -58,18 +59,10 @@ def augment_batch(
     n = p.shape[0]
     br, bc = box_shape(n)
     k = np.arange(count)[:, None]
-    digits = np.concatenate(
-        [np.zeros((count, 1), np.int64), rng.permuted(np.tile(np.arange(1, n + 1), (count, 1)), axis=1)],
-        axis=1,
-    )
+    digits = shared.permute_symbols(rng, count, n + 1, np.arange(1, n + 1))  # [K, N+1], blank 0 stays
     transpose = rng.random(count) < 0.5 if br == bc else np.zeros(count, bool)
-
-    def lines(groups: int, size: int) -> np.ndarray:  # [K, N] row (or column) order per variant
-        outer = rng.permuted(np.tile(np.arange(groups), (count, 1)), axis=1)  # [K, groups]
-        inner = rng.permuted(np.tile(np.arange(size), (count, groups, 1)), axis=2)  # [K, groups, size]
-        return (outer[:, :, None] * size + inner).reshape(count, n)
-
-    rows, cols = lines(n // br, br), lines(n // bc, bc)
+    rows = shared.line_orders(rng, count, n // br, br)  # [K, N] row order per variant
+    cols = shared.line_orders(rng, count, n // bc, bc)
 
     def apply(grid: np.ndarray) -> np.ndarray:
         g = np.broadcast_to(grid, (count, n, n))
@@ -78,3 +71,23 @@ def augment_batch(
         return digits[k[:, :, None], g]
 
     return apply(p), apply(s)
+
+
+def token_symmetries(
+    rng: np.random.Generator, count: int, n: int, vocab: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` symmetries of an n x n Sudoku in token space, for test-time augmentation: positions
+    perm [count, n*n] and token map tmap [count, vocab] (digit d is token d+1); row 0 is the identity.
+
+    The same draws as :func:`augment_batch`: digits relabelled, transpose when the boxes are square, bands
+    and the rows inside them, stacks and the columns inside them permuted."""
+    br, bc = box_shape(n)
+    cells = np.arange(n * n).reshape(n, n)
+    transpose = rng.random(count) < 0.5 if br == bc else np.zeros(count, dtype=bool)
+    rows, cols = shared.line_orders(rng, count, n // br, br), shared.line_orders(rng, count, n // bc, bc)
+    grid = np.where(transpose[:, None, None], cells.T[None], cells[None])  # [count, n, n]
+    k = np.arange(count)[:, None, None]
+    perm = grid[k, rows[:, :, None], cols[:, None, :]].reshape(count, n * n)
+    tmap = shared.permute_symbols(rng, count, vocab, np.arange(2, n + 2))  # digit tokens move, PAD/blank stay
+    perm[0], tmap[0] = np.arange(n * n), np.arange(vocab)
+    return perm, tmap

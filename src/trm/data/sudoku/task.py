@@ -23,6 +23,7 @@ import numpy as np
 
 from trm.data import sudoku
 from trm.data.errors import InputError
+from trm.data.tasks import TaskBase
 from trm.errors import MismatchError
 
 
@@ -30,7 +31,7 @@ def _takes(n: int) -> str:
     return f"this model takes {n}x{n} Sudoku puzzles ({n * n} cells)"
 
 
-class SudokuTask:
+class SudokuTask(TaskBase):
     name = "sudoku"
 
     def __init__(self, size: int | None = None) -> None:
@@ -96,6 +97,33 @@ class SudokuTask:
             valid &= (np.sort(units, axis=-1) == digits).all(axis=(1, 2))
         valid &= ((q == 0) | (q == p)).all(axis=(1, 2))  # clues kept
         return {"valid_solution": valid}
+
+    # -- plugins: pictures, LLM, test-time augmentation, examples -----------------------------------------
+    @property
+    def style(self):
+        from trm.data.sudoku.render import SudokuStyle
+
+        return SudokuStyle()
+
+    def text_form(self, grid_shape: tuple[int, int]):
+        from trm.data.sudoku.llm import SudokuForm
+
+        return SudokuForm(*grid_shape)
+
+    def symmetries(self, rng: np.random.Generator, count: int, grid_shape: tuple[int, int], vocab: int):
+        from trm.data.augment import AugmentError
+        from trm.data.sudoku.augment import token_symmetries
+
+        rows, cols = grid_shape
+        if rows != cols:
+            raise AugmentError(f"a Sudoku grid is square, got {tuple(grid_shape)}")
+        return token_symmetries(rng, count, rows, vocab)
+
+    def example(self, grid_shape: tuple[int, int], index: int) -> tuple[np.ndarray, str]:
+        """A generated puzzle with a unique solution, seeded by ``index``."""
+        rows = int(grid_shape[0])
+        puzzle = sudoku.generate(rows, count=1, seed=index)[0].puzzle
+        return np.asarray(puzzle), f"generated {rows}x{rows} Sudoku"
 
     @staticmethod
     def _values(tokens: np.ndarray, n: int) -> np.ndarray:

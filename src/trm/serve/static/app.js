@@ -36,6 +36,7 @@ const TASKS = {
     },
     classes: () => [],
     boxes: (rows) => sudokuBoxes(rows),
+    clues: true, // the question's digits stay: the answer marks them
   },
   maze: {
     hint: "Click a cell to cycle: wall, open, start S, goal G.",
@@ -146,7 +147,7 @@ function drawAnswer() {
     row.forEach((v, c) => {
       const cell = makeCell(task, v, r, c, rows, cols);
       cell.textContent = task.text(v);
-      if (res.task === "sudoku" && sameShape && q[r][c] !== 0) cell.classList.add("clue");
+      if (task.clues && sameShape && q[r][c] !== 0) cell.classList.add("clue");
       if (step.changed[r] && step.changed[r][c]) cell.classList.add("changed");
       el.appendChild(cell);
     }),
