@@ -100,6 +100,8 @@ def load_entry(path: str | Path) -> Entry:
 
 def _arc_voting_entry(path: Path, report: dict[str, Any]) -> Entry:
     """A ``trm arc evaluate --report`` file: flat metrics, ARC's under ``arc/`` (pass@K after voting)."""
+    from trm.data.arc.task import ArcTask
+
     arc = {
         k.removeprefix("arc/"): float(v)
         for k, v in report.items()
@@ -110,7 +112,7 @@ def _arc_voting_entry(path: Path, report: dict[str, Any]) -> Entry:
     return Entry(
         name=f"TRM voting ({path.stem})",
         kind="TRM",
-        task="arc",
+        task=ArcTask.name,
         metrics={**arc, "num_examples": n},  # exact_accuracy there is over every variant: not comparable
         seconds_per_puzzle=float(seconds) / n if seconds is not None and n else None,
         parameters=None,

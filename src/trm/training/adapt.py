@@ -153,6 +153,7 @@ def adapt(
 
     from trm.checkpoints import load_any
     from trm.data.arc.build import build_arc_dataset
+    from trm.data.arc.task import ArcTask
     from trm.data.format import atomic_write_text
     from trm.training import distributed as dist
     from trm.training.ema import EMA
@@ -163,7 +164,7 @@ def adapt(
     source_model, source_config, source_meta = load_any(
         str(checkpoint), device="cpu", use_ema=True, verify=s.verify
     )
-    if source_meta.task != "arc":
+    if not ArcTask.owns(source_meta):
         raise ConfigError(
             f"{checkpoint}: adaptation is for ARC models; this one was trained on {source_meta.task}"
         )

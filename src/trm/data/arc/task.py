@@ -30,6 +30,11 @@ from trm.data.tasks import TaskBase
 class ArcTask(TaskBase):
     name = "arc"
 
+    @classmethod
+    def owns(cls, metadata) -> bool:
+        """Whether a dataset (or a checkpoint's dataset metadata) is of ARC."""
+        return metadata.task == cls.name
+
     def parse(self, text: str) -> np.ndarray:
         stripped = text.strip()
         if stripped.startswith(("[", "{")):
