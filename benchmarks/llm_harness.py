@@ -28,8 +28,9 @@ import numpy as np
 from trm.data.format import DatasetMetadata, write_split
 from trm.data.maze.generate import generate_records
 from trm.data.sudoku import format_grid, generate, to_tokens
+from trm.data.text_grid import TextForm
 from trm.llm.clients import ChatReply
-from trm.llm.formats import GridFormat
+from trm.llm.formats import grid_format
 from trm.llm.run import EvalSettings, evaluate_llm
 
 
@@ -38,7 +39,7 @@ class FakeClient:
 
     api, model = "fake", "fake"
 
-    def __init__(self, fmt: GridFormat, answers: dict[bytes, np.ndarray], mode: str, latency: float) -> None:
+    def __init__(self, fmt: TextForm, answers: dict[bytes, np.ndarray], mode: str, latency: float) -> None:
         self.fmt, self.answers, self.mode, self.latency = fmt, answers, mode, latency
 
     def chat(self, messages, tools=None) -> ChatReply:
@@ -95,12 +96,12 @@ def main() -> None:
         gen = generate(9, count=args.sudoku, seed=0)
         qs, ans = [g.puzzle for g in gen], [g.solution for g in gen]
         write_task(work / "sudoku", "sudoku", qs, ans, 9, 11, to_tokens)
-        sets["sudoku"] = (GridFormat("sudoku", 9, 9), qs, ans)
+        sets["sudoku"] = (grid_format("sudoku", (9, 9)), qs, ans)
     if args.mazes:
         recs = generate_records(args.mazes, side=30, seed=0)
         qs, ans = [r.question for r in recs], [r.answer for r in recs]
         write_task(work / "maze", "maze", qs, ans, 30, 6, lambda g: g.reshape(-1))
-        sets["maze"] = (GridFormat("maze", 30, 30), qs, ans)
+        sets["maze"] = (grid_format("maze", (30, 30)), qs, ans)
     header = [
         "task",
         "client",

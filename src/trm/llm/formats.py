@@ -11,8 +11,6 @@ from __future__ import annotations
 from trm.data.tasks import Task, find_task, known_tasks
 from trm.data.text_grid import TextForm
 
-GridFormat = TextForm  # the text form of a task's grids (its ``write``, ``read``, ``describe``, prompt words)
-
 
 def grid_format(task: str | Task, grid_shape: tuple[int, int]) -> TextForm:
     """The text form of ``task``'s grids (a task, or a dataset's ``metadata.task``) of ``grid_shape``."""
