@@ -162,3 +162,19 @@ def test_llm_harness(flip, tmp_path):
     question = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
     result = tool(ToolCall(name="solve_puzzle", arguments={"puzzle": fmt.write(question)}), question)
     assert result.ok and result.input_matches and fmt.read(result.answer).shape == (3, 3)
+
+
+def test_installed_packages_declare_tasks_as_entry_points(flip, monkeypatch):
+    """``trm`` finds a task an installed package declares in the ``trm.tasks`` entry-point group."""
+    from importlib.metadata import EntryPoint
+
+    from trm.data import tasks
+
+    declared = [EntryPoint("flip2", "flip_task_plugin:FlipTask", tasks.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(
+        tasks, "entry_points", lambda group: declared if group == tasks.ENTRY_POINT_GROUP else []
+    )
+    assert "flip2" in tasks.known_tasks() and get_task("flip2").name == "flip"
+    assert find_task("flip3") is None
+    with pytest.raises(KeyError, match="unknown task 'flip3'; known: .*flip2"):
+        get_task("flip3")

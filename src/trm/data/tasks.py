@@ -13,7 +13,8 @@ Design choices:
   evaluator), so a new task subclasses it and writes only its codec; it overrides a default to do better.
 - **The registry holds import strings** (``"module:Class"``), so registering a task imports nothing and a
   task's heavy dependencies load only when it is used. :func:`register_task` takes a user's task from
-  outside the package.
+  outside the package in the same process; for the ``trm`` command, an installed package declares its
+  tasks as entry points of the group ``trm.tasks`` (``flip = "my_package.flip:FlipTask"``).
 - **Unregistered names still train.** A dataset's task need not be registered to train and evaluate on it
   (exact and token accuracy need no codec): :func:`find_task` returns None for it and callers fall back to
   the generic behaviour; :func:`get_task` raises for it (solving needs a codec).
@@ -22,6 +23,7 @@ Design choices:
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -144,22 +146,35 @@ def register_task(name: str, target: str) -> None:
     _REGISTRY[name] = target
 
 
+ENTRY_POINT_GROUP = "trm.tasks"
+
+
+def _installed() -> dict[str, str]:
+    """Tasks that installed packages declare as entry points (name -> ``module:Class``)."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _target(name: str) -> str | None:
+    return _REGISTRY.get(name) or _installed().get(name)
+
+
 def known_tasks() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted({*_REGISTRY, *_installed()})
 
 
 def get_task(name: str, metadata: Any = None) -> Task:
     """Task ``name``. Tasks that depend on the dataset (a user's vocabulary: ``grid``) define
     ``from_metadata``; given the split's ``metadata``, it builds the task. Other tasks ignore it."""
-    if name not in _REGISTRY:
+    target = _target(name)
+    if target is None:
         raise KeyError(f"unknown task {name!r}; known: {', '.join(known_tasks())}")
-    module, cls_name = _REGISTRY[name].split(":")
+    module, cls_name = target.split(":")
     cls = getattr(import_module(module), cls_name)
     task = cls.from_metadata(metadata) if metadata is not None and hasattr(cls, "from_metadata") else cls()
     if not isinstance(task, Task):
         missing = [m for m in _members() if not hasattr(task, m)]
         raise TypeError(
-            f"task {name!r} ({_REGISTRY[name]}) lacks {', '.join(missing)}; "
+            f"task {name!r} ({target}) lacks {', '.join(missing)}; "
             "subclass trm.data.tasks.TaskBase for the optional ones"
         )
     return task
@@ -167,7 +182,7 @@ def get_task(name: str, metadata: Any = None) -> Task:
 
 def find_task(name: str, metadata: Any = None) -> Task | None:
     """:func:`get_task`, or None when no task is registered under ``name``."""
-    return get_task(name, metadata) if name in _REGISTRY else None
+    return get_task(name, metadata) if _target(name) is not None else None
 
 
 def _members() -> list[str]:
