@@ -1,7 +1,8 @@
 """Large language models on the same puzzles: an LLM baseline, and an LLM that delegates to a tiny model.
 
-- :mod:`trm.llm.formats`: how a task's grid is written into a prompt and read back from a reply.
-- :mod:`trm.llm.prompts`: the task-specific prompts (rules and exact answer format).
+- :mod:`trm.llm.formats`: finds a task's text form (``Task.text_form``: how its grid is written into a
+  prompt and read back from a reply, and the words of its rules; each task's in its folder).
+- :mod:`trm.llm.prompts`: the prompts (system message, the task's rules and answer format, the tool).
 - :mod:`trm.llm.clients`: Ollama's chat API (the ``ollama`` package) and OpenAI-compatible chat
   completions (httpx), with timeouts, retries and one error type.
 - :mod:`trm.llm.tool`: the ``solve_puzzle`` tool, backed by :class:`trm.inference.solver.Solver`.
