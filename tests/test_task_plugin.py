@@ -42,6 +42,14 @@ class FlipTask(TaskBase):
 
     def metrics(self, inputs, preds, labels):
         return {"flipped": (np.asarray(preds) == 3 - np.asarray(inputs)).all(axis=1)}
+
+
+class CodecOnly:
+    # not a TaskBase: lacks every optional capability
+    name = "codec-only"
+
+    def parse(self, text):
+        return np.zeros((1, 1))
 """
 
 
@@ -82,6 +90,16 @@ def test_registered_task_is_a_task_with_generic_defaults(flip):
     assert task.example((3, 3), 0) is None
     with pytest.raises(ValueError, match="not defined for task 'flip'"):
         task.symmetries(np.random.default_rng(0), 2, (3, 3), 3)
+
+
+def test_a_task_without_the_optional_capabilities_is_named_in_the_error(flip):
+    register_task("codec-only", "flip_task_plugin:CodecOnly")
+    with pytest.raises(
+        TypeError, match=r"'codec-only' \(flip_task_plugin:CodecOnly\) lacks .*style.*TaskBase"
+    ):
+        get_task("codec-only")
+    with pytest.raises(ValueError, match="registered as 'module:Class'"):
+        register_task("bad", "flip_task_plugin.FlipTask")
 
 
 def test_train_and_eval_report_the_tasks_metric(flip):
@@ -174,7 +192,11 @@ def test_installed_packages_declare_tasks_as_entry_points(flip, monkeypatch):
     monkeypatch.setattr(
         tasks, "entry_points", lambda group: declared if group == tasks.ENTRY_POINT_GROUP else []
     )
-    assert "flip2" in tasks.known_tasks() and get_task("flip2").name == "flip"
-    assert find_task("flip3") is None
-    with pytest.raises(KeyError, match="unknown task 'flip3'; known: .*flip2"):
-        get_task("flip3")
+    tasks._installed.cache_clear()  # entry points are read once a process
+    try:
+        assert "flip2" in tasks.known_tasks() and get_task("flip2").name == "flip"
+        assert find_task("flip3") is None
+        with pytest.raises(KeyError, match="unknown task 'flip3'; known: .*flip2"):
+            get_task("flip3")
+    finally:
+        tasks._installed.cache_clear()

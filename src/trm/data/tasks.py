@@ -22,6 +22,7 @@ Design choices:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
@@ -149,8 +150,10 @@ def register_task(name: str, target: str) -> None:
 ENTRY_POINT_GROUP = "trm.tasks"
 
 
+@lru_cache(maxsize=1)
 def _installed() -> dict[str, str]:
-    """Tasks that installed packages declare as entry points (name -> ``module:Class``)."""
+    """Tasks that installed packages declare as entry points (name -> ``module:Class``), read once a process
+    (reading them scans every installed distribution)."""
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
@@ -164,7 +167,9 @@ def known_tasks() -> list[str]:
 
 def get_task(name: str, metadata: Any = None) -> Task:
     """Task ``name``. Tasks that depend on the dataset (a user's vocabulary: ``grid``) define
-    ``from_metadata``; given the split's ``metadata``, it builds the task. Other tasks ignore it."""
+    ``from_metadata``; given the split's ``metadata``, it builds the task. Other tasks ignore it. Every task
+    can also be built without metadata (``cls()``), for callers that know only the name (pictures, prompts);
+    its codec may then refuse what needs the dataset."""
     target = _target(name)
     if target is None:
         raise KeyError(f"unknown task {name!r}; known: {', '.join(known_tasks())}")
