@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trm.data.format import atomic_write_text
+from trm.files import atomic_write_text
 
 RESUME_KEYS = (
     "task",
