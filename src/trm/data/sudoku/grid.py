@@ -43,7 +43,7 @@ def box_shape(n: int) -> tuple[int, int]:
     """(rows, cols) of a box in an N x N Sudoku: 4 -> (2, 2), 6 -> (2, 3), 9 -> (3, 3), 16 -> (4, 4)."""
     shapes = {4: (2, 2), 6: (2, 3), 9: (3, 3), 16: (4, 4)}
     if n not in shapes:
-        raise ValueError(f"unsupported Sudoku size {n}; supported: {', '.join(f'{s}x{s}' for s in SIZES)}")
+        raise InputError(f"unsupported Sudoku size {n}; supported: {', '.join(f'{s}x{s}' for s in SIZES)}")
     return shapes[n]
 
 
