@@ -5,7 +5,7 @@
 3. evaluate on the held-out puzzles (all supervision steps, accuracy after each step),
 4. solve one held-out puzzle step by step, and draw it (PNG, GIF) with the training curves.
 
-Everything lands under ``--out``. The recipe's numbers follow SPEC section 7.
+Everything lands under ``--out``. What the recipe reaches, measured: README, "Start here".
 """
 
 from __future__ import annotations

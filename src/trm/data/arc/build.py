@@ -1,4 +1,4 @@
-"""Build an augmented ARC dataset in trm's on-disk format (SPEC sections 1 and 4).
+"""Build an augmented ARC dataset in trm's on-disk format (the TRM paper's ARC protocol, arXiv 2510.04871).
 
 Layout of the output folder::
 
@@ -82,7 +82,7 @@ class _Job:
 
 
 def default_sources(set_name: str, conceptarc: str | Path | None = None) -> tuple[list[str], list[str]]:
-    """(training sources, evaluation sources) of ``arc1`` / ``arc2`` as in SPEC section 1."""
+    """(training sources, evaluation sources) of ``arc1`` / ``arc2``, as the TRM paper uses them."""
     if set_name not in SETS:
         raise InputError(f"unknown ARC set {set_name!r}; choose one of {sorted(SETS)}")
     train, evaluation = (list(x) for x in SETS[set_name])

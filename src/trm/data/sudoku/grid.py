@@ -16,7 +16,8 @@ Design choices:
   the offending character: a missing cell points one past the last cell, a duplicate clue points at the
   later cell and its message names both cells (``r1c2`` = row 1, column 2).
 - Files (one puzzle per line, blank-line-separated grids, CSV) are read by :mod:`.files`.
-- Tokens (the dataset encoding of SPEC section 1): blank -> 1, digit d -> d + 1, PAD = 0, vocab N + 2.
+- Tokens (the Sudoku-Extreme encoding of the HRM and TRM reference code): blank -> 1, digit d -> d + 1,
+  PAD = 0, vocab N + 2.
 """
 
 from __future__ import annotations
