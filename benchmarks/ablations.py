@@ -150,7 +150,7 @@ def ensure_data(root: Path, spec: DataSpec) -> Path:
     if not (data / "test" / "metadata.json").exists():
         build_from_generator(
             data, size=6, train_count=spec.train_puzzles, test_count=spec.test_puzzles, num_aug=spec.num_aug,
-            min_blanks=spec.min_blanks, seed=spec.seed, overwrite=True,
+            min_blanks=spec.min_blanks, seed=spec.seed, force=True,
         )  # fmt: skip
     return data
 
