@@ -4,7 +4,7 @@ Every variant is the same base run plus a few ``key=value`` overrides (no copied
 switches of ``trm.config.ModelConfig``/``TrainConfig``. Each is trained for a fixed budget of optimizer
 steps (or minutes) with several seeds, then evaluated on held-out puzzles (all supervision steps, EMA
 weights when the variant has EMA). The table puts held-out exact accuracy (mean, sample std, min-max
-over seeds) beside the paper's Sudoku-Extreme numbers (SPEC sections 1 and 3).
+over seeds) beside the TRM paper's Sudoku-Extreme numbers (arXiv 2510.04871, its ablation table).
 
 Scale (so it fits two CPU cores): generated 6x6 Sudoku (2x3 boxes, minimal puzzles with unique
 solutions, >= 18 blanks; 4,000 training puzzles x 16 augmentations, 500 held-out puzzles; copying the
@@ -13,7 +13,7 @@ with 100 warm-up steps then cosine to 0.1x, stablemax, EMA 0.999). Where a paper
 or the depth, the small-scale variant changes ours in the same proportion (see ``VARIANTS``). HRM keeps
 its two 4-block attention modules, one-step gradient, Q-learning halting and no EMA; direct prediction
 is an 8-block attention transformer with one pass. The ``*_mlp`` rows swap in the MLP-T mixer, since
-attention learns slowly at this size (SPEC section 7) and would otherwise confound the comparison.
+attention learns slowly at this size (docs/design.md) and would otherwise confound the comparison.
 
 Finished runs are cached in ``<out>/<variant>/seed<k>/result.json`` (keyed by the resolved config), so an
 interrupted benchmark resumes where it stopped; an unfinished run's folder is deleted and rerun.
@@ -150,7 +150,7 @@ def ensure_data(root: Path, spec: DataSpec) -> Path:
     if not (data / "test" / "metadata.json").exists():
         build_from_generator(
             data, size=6, train_count=spec.train_puzzles, test_count=spec.test_puzzles, num_aug=spec.num_aug,
-            min_blanks=spec.min_blanks, seed=spec.seed, overwrite=True,
+            min_blanks=spec.min_blanks, seed=spec.seed, force=True,
         )  # fmt: skip
     return data
 

@@ -75,7 +75,8 @@ def main() -> None:
     held, rest = split_tasks(args.corpus)
     base = args.out / "base_run"
     if args.base_steps:
-        build_arc_dataset(args.out / "base", train_sources=[], eval_sources=rest, variants=args.base_variants)
+        base_data = {"train_sources": [], "eval_sources": rest, "variants": args.base_variants}
+        build_arc_dataset(args.out / "base", **base_data, force=True)  # rebuilt on every run
         train(
             base_config(args.out / "base", base, args.base_steps), stop_at_step=args.base_stop, progress=False
         )

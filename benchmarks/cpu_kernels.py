@@ -3,9 +3,9 @@
 Each row times the same computation two ways in one process, alternating (best of ``--repeats``):
 
 - attention forward + backward, q, k, v [B, 8, 97, 64]: ``F.scaled_dot_product_attention`` against our
-  CPU training kernel ``trm.models.attention._Attention`` (what the attention mixer runs with gradient);
-- rotary on the q|k slice of a fused [B, 97, 3, 8, 64] qkv product: ``rope_reference`` on q and on k
-  against one ``rope`` call on both;
+  CPU training kernel ``trm.models.kernels.AttentionFn`` (what the attention mixer runs with gradient);
+- rotary on the q|k slice of a fused [B, 97, 3, 8, 64] qkv product: the rotate-half formula with
+  full-width tables on q and on k against one ``rope`` call on both;
 - one MLP-T supervision step of inference at batch 1 (``sudoku_mlp``): each SwiGLU weight cast on every
   call against once per step (``cast_weight`` inside ``reuse_buffers``; the plain side swaps in a
   ``cast_weight`` that casts on every call).
@@ -28,8 +28,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_throughput import DTYPES, machine, run_config, trm_infer_step  # noqa: E402
-from trm.models import layers  # noqa: E402
-from trm.models.attention import Rotary, _Attention, rope, rope_reference  # noqa: E402
+from trm.models import kernels  # noqa: E402
+from trm.models.attention import Rotary, rope  # noqa: E402
 
 H, L, HD = 8, 97, 64
 
@@ -54,7 +54,13 @@ def attention_pair(batch: int, dtype: torch.dtype) -> tuple[Callable, Callable]:
     def run(fn: Callable) -> Callable[[], None]:
         return lambda: fn(q, k, v).backward(upstream)
 
-    return run(F.scaled_dot_product_attention), run(_Attention.apply)
+    return run(F.scaled_dot_product_attention), run(kernels.AttentionFn.apply)
+
+
+def rope_reference(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """``x * cos + rotate_half(x) * sin`` with full-width tables cos, sin [..., hd] broadcast to x."""
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., half:], x[..., :half]), dim=-1) * sin
 
 
 def rope_pair(batch: int, dtype: torch.dtype) -> tuple[Callable, Callable]:
@@ -70,14 +76,14 @@ def rope_pair(batch: int, dtype: torch.dtype) -> tuple[Callable, Callable]:
 def cast_pair(dtype: torch.dtype) -> tuple[Callable, Callable]:
     step = trm_infer_step(run_config("sudoku_mlp"), 1, dtype)
 
-    cached = layers.cast_weight
+    cached = kernels.cast_weight
 
     def every_call() -> None:
-        layers.cast_weight = lambda w, dtype: w.detach().to(dtype)  # each call casts, as before
+        kernels.cast_weight = lambda w, dtype: w.detach().to(dtype)  # each call casts, as before
         try:
             step()
         finally:
-            layers.cast_weight = cached
+            kernels.cast_weight = cached
 
     return every_call, step
 

@@ -43,7 +43,7 @@ def copy_scores(root: Path) -> tuple[float, float]:
 def run(name: str, out: Path, *, num: int, steps: int, lr: float | None, seed: int) -> dict[str, float]:
     gen, build = TASKS[name]
     src = write_jsonl(out / f"{name}.jsonl", generate(name, num, seed=seed, **gen))
-    meta = build_grids(out / name, src, GridOptions(seed=seed, **build)).metadata["test"]
+    meta = build_grids(out / name, src, GridOptions(seed=seed, **build), force=True).metadata["test"]
     overrides = {"out_dir": str(out / f"run_{name}"), "data.path": str(out / name), "train.max_steps": steps}
     if lr is not None:
         overrides["train.lr"] = lr

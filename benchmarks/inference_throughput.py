@@ -9,7 +9,7 @@ Runs ``trm.evaluation.evaluate`` on a checkpoint twice per batch size:
 Both under ``torch.inference_mode`` with the run's autocast dtype (``pick_dtype``: fp32 on CPUs without
 native bf16). Without a checkpoint argument it makes one: generates a 6x6 Sudoku set
 (``trm data sudoku ... -s generate --size 6``) and trains the quickstart recipe for
-``--train-minutes`` (a tiny model; its halting head is weak at this scale, see SPEC section 7).
+``--train-minutes`` (a tiny model; its halting head is weak at this scale, docs/design.md).
 
     .venv/bin/python benchmarks/inference_throughput.py                      # trains a tiny checkpoint first
     .venv/bin/python benchmarks/inference_throughput.py runs/quickstart --data runs/quickstart/data

@@ -49,7 +49,7 @@ def main() -> None:
     if not (args.data / "test" / "metadata.json").exists():
         report = build_from_generator(args.data, size=9, train_count=args.train_count,
                                       test_count=args.test_count, num_aug=args.num_aug, seed=0,
-                                      overwrite=True, workers=torch.get_num_threads())  # fmt: skip
+                                      force=True, workers=torch.get_num_threads())  # fmt: skip
         print(f"data: {report.counts} in {report.seconds:.0f} s")
     overrides = [f"out_dir={args.out}", f"data.path={args.data}", f"train.max_minutes={args.minutes}",
                  "train.device=cpu", *args.overrides]  # fmt: skip

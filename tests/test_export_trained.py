@@ -1,7 +1,7 @@
 """Exported models against PyTorch on a TRAINED quick-start-like model (slow: it trains one first).
 
 The model: the ``quickstart`` recipe (MLP-T, d=64, 6x6 Sudoku as ``trm quickstart`` generates it) trained
-for ``STEPS`` optimizer steps (SPEC section 7: ~40-57% exact after 2 minutes on two free CPU cores);
+for ``STEPS`` optimizer steps (the full quick-start reaches 99% in 3.5 minutes: README, "Start here");
 ``TRM_EXPORT_TRAINED_RUN=<run dir>`` reuses a run (e.g. ``trm quickstart``'s) whose dataset is at
 ``<run dir>/data``. Stated margins, on the held-out puzzles:
 

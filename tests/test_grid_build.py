@@ -18,6 +18,7 @@ from trm.data.grid.parse import GridExample
 from trm.data.grid.task import GridTask
 from trm.data.grid.vocab import Vocabulary
 from trm.data.tasks import get_task
+from trm.errors import OutputExistsError
 
 
 def _write(tmp_path, examples, name="ex.jsonl"):
@@ -134,11 +135,13 @@ def test_builds_are_byte_identical_for_a_seed_and_atomic(tmp_path):
         for name in ("inputs", "labels", "group_indices"):
             a, b = (np.load(tmp_path / d / split / f"{name}.npy") for d in ("a", "b"))
             assert np.array_equal(a, b)
-    build_grids(tmp_path / "a", src, GridOptions(seed=6))  # an existing dataset is replaced
+    with pytest.raises(OutputExistsError, match="already holds a dataset"):
+        build_grids(tmp_path / "a", src, GridOptions(seed=6))
+    build_grids(tmp_path / "a", src, GridOptions(seed=6), force=True)  # an existing dataset is replaced
     assert open_split(tmp_path / "a", "train").metadata.build["seed"] == 6
     bad = _write(tmp_path, [{"input": "ab", "output": "ba"}, {"input": "ab", "output": "bz"}], "bad.jsonl")
     with pytest.raises(InputError, match=r"bad\.jsonl:2: output: unknown symbol 'z'"):
-        build_grids(tmp_path / "a", bad, GridOptions(vocabulary=("a", "b")))
+        build_grids(tmp_path / "a", bad, GridOptions(vocabulary=("a", "b")), force=True)
     assert open_split(tmp_path / "a", "train").metadata.build["seed"] == 6  # untouched by the failure
     with pytest.raises(InputError, match="need at least one training and one test example"):
         build_grids(tmp_path / "c", _write(tmp_path, [{"input": "a", "output": "b"}], "one.jsonl"))
@@ -146,8 +149,8 @@ def test_builds_are_byte_identical_for_a_seed_and_atomic(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    with pytest.raises(FileExistsError, match="not a dataset"):
-        build_grids(tmp_path / "mine", src)
+    with pytest.raises(OutputExistsError, match="not a dataset"):
+        build_grids(tmp_path / "mine", src, force=True)  # not even with force
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 

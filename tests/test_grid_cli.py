@@ -25,7 +25,7 @@ def test_example_then_grids_prints_the_vocabulary_and_builds(capsys, tmp_path):
     code, out, _ = _run(capsys, ["data", "example", "gravity", str(src), "--num", "30", "--size", "4"])
     assert code == 0 and "--augment symbols --fixed-symbols 0" in out
     assert len(src.read_text().splitlines()) == 30
-    args = ["data", "grids", str(tmp_path / "ds"), "--source", str(src), "--augment", "symbols"]
+    args = ["data", "grids", str(tmp_path / "ds"), "--file", str(src), "--augment", "symbols"]
     code, out, _ = _run(
         capsys, [*args, "--fixed-symbols", "0", "--num-aug", "2", "--show", "1", "--seed", "3"]
     )
@@ -42,12 +42,13 @@ def test_bad_input_is_one_line_naming_file_and_line(capsys, tmp_path):
     src.write_text(
         json.dumps({"input": "ab", "output": "ba"}) + "\n" + json.dumps({"input": ["ab", "a"]}) + "\n"
     )
-    code, _, err = _run(capsys, ["data", "grids", str(tmp_path / "ds"), "--source", str(src)])
+    code, _, err = _run(capsys, ["data", "grids", str(tmp_path / "ds"), "--file", str(src)])
     assert code == 2 and err.count("\n") == 1
     assert f"{src}:2: missing field 'output'" in err
     assert not (tmp_path / "ds").exists()
     code, _, err = _run(
-        capsys, ["data", "grids", str(tmp_path / "ds"), "--source", str(src), "--augment", "spin"]
+        capsys,
+        ["data", "grids", str(tmp_path / "ds"), "--source", str(src), "--augment", "spin"],  # old name
     )
     assert code == 2 and "unknown augmentation" in err
     code, _, err = _run(capsys, ["data", "example", "sudoku", str(tmp_path / "x.jsonl")])

@@ -117,8 +117,9 @@ def test_unreachable_server_stops_the_run(run_dir, tmp_path):
         ["llm", "eval", "--data", str(run_dir / "data"), "--model", "m", "--host", url, "--retries", "0",
          "--concurrency", "1", "--out", str(tmp_path / "r.json"), "--no-progress"],
     )  # fmt: skip
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 2, res.output  # one line from the root command, like every user error
     assert "first 3 puzzles all failed" in res.output and "cannot reach" in res.output
+    assert "rerun with --resume" in res.output
     report = json.loads((tmp_path / "r.json").read_text())
     assert not report["complete"] and report["metrics"]["num_errors"] == 3
 

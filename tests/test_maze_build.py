@@ -154,11 +154,11 @@ def test_cli_builds_generated_and_local_datasets(tmp_path, csv_pair):
             str(out),
             "--source",
             "generate",
-            "--num-train",
+            "--train-count",
             "5",
-            "--num-test",
+            "--test-count",
             "2",
-            "--side",
+            "--size",
             "8",
             "--augment",
             "--csv-dir",
@@ -175,5 +175,13 @@ def test_cli_builds_generated_and_local_datasets(tmp_path, csv_pair):
     )
     assert res.exit_code == 0, res.output
     assert open_split(tmp_path / "local", "train").num_examples == 6
-    res = runner.invoke(app, ["data", "maze", str(tmp_path / "x"), "--source", "files"])
-    assert res.exit_code != 0 and "--train-csv" in res.output
+    res = runner.invoke(app, ["data", "maze", str(tmp_path / "x"), "--source", "file"])
+    assert res.exit_code != 0 and "--file and --test-file" in res.output
+    local = ["data", "maze", str(tmp_path / "local")]
+    res = runner.invoke(app, [*local, "--source", "hub", "--repo", str(root)])
+    assert res.exit_code == 2 and "already holds a dataset; --force" in res.output
+    old_names = ["--source", "file", "--train-csv", str(root / "train.csv")]
+    old_names += ["--test-csv", str(root / "test.csv")]
+    res = runner.invoke(app, [*local, *old_names, "--force"])
+    assert res.exit_code == 0, res.output  # the old option names still work
+    assert open_split(tmp_path / "local", "train").metadata.build["source"] == "files"

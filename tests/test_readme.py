@@ -91,3 +91,19 @@ def test_every_command_the_readme_shows_exists():
     for name in sorted(names):
         res = runner.invoke(app, [*name.split(), "--help"])
         assert res.exit_code == 0, (name, res.output)
+
+
+def test_the_options_the_readme_gives_its_data_commands_exist():
+    """Each ``--option`` of a ``trm data ...`` line in the README is one its command lists in --help
+    (old option names are hidden aliases, so the README must show the current ones)."""
+    lines = [line.split("#")[0].split() for line in (ROOT / "README.md").read_text().splitlines()]
+    runner = CliRunner()
+    checked = 0
+    for words in lines:
+        if words[:2] != ["trm", "data"] or len(words) < 3:
+            continue
+        help_text = runner.invoke(app, ["data", words[2], "--help"], terminal_width=200).output
+        for option in (w for w in words[3:] if w.startswith("--")):
+            assert option in help_text, (" ".join(words), option)
+            checked += 1
+    assert checked >= 10

@@ -26,7 +26,7 @@ def fails(capsys, args: list[str]) -> str:
     out, err = capsys.readouterr()
     assert info.value.code == 2, (out, err)
     assert "Traceback" not in out + err
-    lines = [line for line in (out + err).splitlines() if line.startswith(("error: ", "bad puzzle: "))]
+    lines = [line for line in (out + err).splitlines() if line.startswith("error: ")]
     assert len(lines) == 1 and len(err.strip().splitlines()) <= 1, (out, err)
     return lines[0]
 

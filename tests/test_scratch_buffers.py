@@ -1,4 +1,4 @@
-"""``layers.reuse_buffers``: no-grad SwiGLUs write into buffers kept for one block; results never change."""
+"""``kernels.reuse_buffers``: no-grad SwiGLUs write into buffers kept for one block; results never change."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import torch
 
 import trm.models.recursion as recursion
 from trm.config import ModelConfig
-from trm.models import layers
-from trm.models.layers import reuse_buffers, swiglu
+from trm.models import kernels
+from trm.models.kernels import reuse_buffers
+from trm.models.layers import swiglu
 from trm.models.trm import TRM
 
 
@@ -31,7 +32,7 @@ def test_reused_buffers_give_the_same_values_call_after_call(dtype, residual):
         fresh = [swiglu(x, w_gate_up, w_down, residual) for x in xs]
         with reuse_buffers():
             reused = [swiglu(x, w_gate_up, w_down, residual) for x in xs]  # the same buffers, three inputs
-            assert len(layers._SCRATCH.get()) == 1  # one (rows, inter, dtype) entry, reused
+            assert len(kernels._SCRATCH.get()) == 1  # one (rows, inter, dtype) entry, reused
     for a, b in zip(fresh, reused, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)  # bit-identical: the same ops
     assert not torch.equal(reused[0], reused[1])  # outputs are not views of a shared buffer
@@ -40,15 +41,15 @@ def test_reused_buffers_give_the_same_values_call_after_call(dtype, residual):
 def test_buffers_are_released_after_the_block_and_not_shared_across_threads():
     seen: list[object] = []
     with reuse_buffers():
-        assert layers._SCRATCH.get() == {}
-        thread = threading.Thread(target=lambda: seen.append(layers._SCRATCH.get()))
+        assert kernels._SCRATCH.get() == {}
+        thread = threading.Thread(target=lambda: seen.append(kernels._SCRATCH.get()))
         thread.start()
         thread.join()
         with reuse_buffers():  # nested: the outer block's buffers
-            inner = layers._SCRATCH.get()
-        assert inner is layers._SCRATCH.get()
+            inner = kernels._SCRATCH.get()
+        assert inner is kernels._SCRATCH.get()
     assert seen == [None]  # another thread has its own (empty) context
-    assert layers._SCRATCH.get() is None
+    assert kernels._SCRATCH.get() is None
 
 
 def test_grad_path_never_uses_the_buffers():
@@ -57,7 +58,7 @@ def test_grad_path_never_uses_the_buffers():
     x = torch.randn(5, 16, generator=gen)
     with reuse_buffers():
         swiglu(x, w_gate_up, w_down).sum().backward()
-        assert layers._SCRATCH.get() == {}
+        assert kernels._SCRATCH.get() == {}
 
 
 def _tiny(mixer: str) -> TRM:
@@ -114,12 +115,12 @@ def test_model_steps_are_bit_identical_with_and_without_reused_buffers(monkeypat
 def test_weight_casts_are_made_once_per_block_and_redone_after_an_update():
     w = torch.randn(8, 4)
     with reuse_buffers():
-        first = layers.cast_weight(w, torch.bfloat16)
-        assert layers.cast_weight(w, torch.bfloat16) is first  # the block's cast, reused
-        assert layers.cast_weight(w, torch.float32) is w  # no cast needed
+        first = kernels.cast_weight(w, torch.bfloat16)
+        assert kernels.cast_weight(w, torch.bfloat16) is first  # the block's cast, reused
+        assert kernels.cast_weight(w, torch.float32) is w  # no cast needed
         with torch.no_grad():
             w.add_(1.0)  # an in-place update (an optimizer step) bumps the version
-        fresh = layers.cast_weight(w, torch.bfloat16)
+        fresh = kernels.cast_weight(w, torch.bfloat16)
         assert fresh is not first and torch.equal(fresh, w.bfloat16())
-    assert layers._CASTS.get() is None  # released with the block
-    assert layers.cast_weight(w, torch.bfloat16) is not layers.cast_weight(w, torch.bfloat16)  # no block
+    assert kernels._CASTS.get() is None  # released with the block
+    assert kernels.cast_weight(w, torch.bfloat16) is not kernels.cast_weight(w, torch.bfloat16)  # no block

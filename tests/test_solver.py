@@ -184,7 +184,7 @@ def test_solve_command_traces_and_draws(run_dir, puzzles, tmp_path):
         with Image.open(p) as im:
             assert im.format == "PNG"
     bad = runner.invoke(app, ["solve", "-c", str(run_dir), "12x4", "--device", "cpu"])
-    assert bad.exit_code == 2 and "bad puzzle" in bad.output
+    assert bad.exit_code == 2 and bad.output == "error: 1:5: expected 36 cells for a 6x6 Sudoku, found 4\n"
 
 
 def test_plot_command(tmp_path):

@@ -14,6 +14,7 @@ from trm.data.format import open_split
 from trm.data.loader import TrainLoader
 from trm.data.sudoku import augment, count_solutions, format_grid, from_tokens, generate, is_valid_solution
 from trm.data.sudoku.build import build_from_files, build_from_generator, build_from_hub
+from trm.errors import OutputExistsError
 
 
 def all_files(root):
@@ -85,8 +86,9 @@ def test_same_seed_is_byte_identical_and_another_seed_differs(generated, tmp_pat
     differ = all_files(tmp_path / "b")
     assert differ["train/inputs.npy"] != same["train/inputs.npy"]
     assert differ["test/inputs.npy"] != same["test/inputs.npy"]
-    with pytest.raises(FileExistsError, match="already there"):
+    with pytest.raises(OutputExistsError, match="already holds a dataset"):
         build_from_generator(tmp_path / "a", size=6, train_count=2, test_count=1, num_aug=0, seed=0)
+    assert all_files(tmp_path / "a") == other  # refused before anything was written
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +229,12 @@ def test_cli_builds_reports_and_shows(tmp_path):
     assert "rating histogram" in result.output and "test puzzle 1:" in result.output
     assert open_split(out, "train").num_examples == 18
     again = runner.invoke(app, [*args, "--test-count", "3"])
-    assert again.exit_code == 1 and "already there" in again.output
+    assert again.exit_code == 2 and "already holds a dataset; --force" in again.output
+    assert open_split(out, "train").num_examples == 18  # the dataset is untouched
+    forced = runner.invoke(app, [*args, "--test-count", "3", "--num-aug", "1", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert open_split(out, "train").num_examples == 12
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
     shown = runner.invoke(app, ["data", "sudoku", str(out), "--show", "1", "--show-split", "train"])
     assert shown.exit_code == 0 and "train puzzle 0:" in shown.output and "test puzzle" not in shown.output
     assert runner.invoke(app, ["data", "sudoku", str(out)]).exit_code != 0  # nothing to do
@@ -241,7 +248,7 @@ def test_cli_lists_rejected_lines(tmp_path, nine_by_nine):
         "\n".join([format_grid(q) for q, _, _ in nine_by_nine[:4]] + [format_grid(unsolvable(q0, a0))])
     )
     result = CliRunner().invoke(
-        app, ["data", "sudoku", str(tmp_path / "ds"), "-s", "file", "--path", str(path), "--num-aug", "1"]
+        app, ["data", "sudoku", str(tmp_path / "ds"), "-s", "file", "--file", str(path), "--num-aug", "1"]
     )
     assert result.exit_code == 0, result.output
     assert f"rejected 1 puzzle(s):\n  {path}:5: no solution" in result.output

@@ -18,6 +18,7 @@ from trm.data.sudoku import (
     solve,
     validate,
 )
+from trm.errors import InputError
 
 
 def assert_unique_and_minimal(puzzle: np.ndarray, solution: np.ndarray) -> None:
@@ -68,9 +69,9 @@ def test_generate_filters():
     assert all(g.rating >= 1 for g in hard)
     ranged = generate(9, count=2, seed=0, target_rating=(2, 4))
     assert all(2 <= g.rating <= 4 for g in ranged)
-    with pytest.raises(RuntimeError, match="in 3 attempts"):
+    with pytest.raises(InputError, match="in 3 attempts"):  # filters no puzzle meets: the user's to relax
         generate(4, count=1, seed=0, target_rating=(50, 60), max_attempts=3)
-    with pytest.raises(ValueError, match="min_blanks"):
+    with pytest.raises(InputError, match="min_blanks"):
         generate(9, minimal=False)
 
 

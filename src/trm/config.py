@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from trm.errors import ConfigError
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -119,10 +121,6 @@ class RunConfig(_Strict):
         return self
 
 
-class ConfigError(ValueError):
-    """A recipe or override that does not fit the schema; the message names the key."""
-
-
 def recipe_names() -> list[str]:
     folder = resources.files("trm") / "recipes"
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
@@ -225,7 +223,7 @@ def load_recipe(name_or_path: str | Path, overrides: list[str] | dict[str, Any] 
 
 
 def save_config(config: RunConfig, path: str | Path) -> None:
-    from trm.data.format import atomic_write_text
+    from trm.files import atomic_write_text
 
     atomic_write_text(Path(path), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
 

@@ -1,7 +1,9 @@
 """Checksums of checkpoint files: what ``meta.json`` records and what loading verifies.
 
-``meta.json`` of every step dir holds ``"files": {name: {"size": bytes, "sha256": hex}}`` for each
-file the save wrote (the weights, ``state.pt``, ``config.yaml``; not ``meta.json`` itself). Design choices:
+``meta.json`` of every step dir holds ``"files": {name: {"bytes": size, "sha256": hex}}`` (the record
+format of :mod:`trm.files`, shared with datasets) for each file the save wrote (the weights,
+``state.pt``, ``config.yaml``; not ``meta.json`` itself); checkpoints written before recorded
+``{"size", "sha256"}`` and still verify. Design choices:
 
 - The digest is computed by reading the finished file back (it is in the page cache right after the
   write), so it describes the bytes on disk, not the bytes we meant to write.
@@ -13,32 +15,16 @@ file the save wrote (the weights, ``state.pt``, ``config.yaml``; not ``meta.json
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from trm.checkpoints.errors import CheckpointError
+from trm.files import file_records, recorded_bytes, sha256_file
 
-_CHUNK = 1 << 20
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+__all__ = ["file_records", "verify_files"]
 
 
-def file_records(folder: str | Path, names: Iterable[str]) -> dict[str, dict[str, int | str]]:
-    """``{name: {"size", "sha256"}}`` for the named files of ``folder``."""
-    folder = Path(folder)
-    return {n: {"size": (folder / n).stat().st_size, "sha256": sha256_of(folder / n)} for n in names}
-
-
-def verify_files(
-    folder: str | Path, records: dict[str, dict[str, int | str]], names: Iterable[str] | None = None
-) -> None:
+def verify_files(folder: str | Path, records: dict[str, dict], names: Iterable[str] | None = None) -> None:
     """Raise :class:`CheckpointError` for the first recorded file that is missing or differs."""
     folder = Path(folder)
     wanted = records if names is None else {n: records[n] for n in names if n in records}
@@ -46,13 +32,13 @@ def verify_files(
         path = folder / name
         if not path.is_file():
             raise CheckpointError("missing (meta.json records it)", file=str(path))
-        size = path.stat().st_size
-        if size != rec["size"]:
+        size, recorded = path.stat().st_size, recorded_bytes(rec)
+        if size != recorded:
             raise CheckpointError(
-                f"damaged: {size} bytes, meta.json records {rec['size']} (truncated or overwritten?)",
+                f"damaged: {size} bytes, meta.json records {recorded} (truncated or overwritten?)",
                 file=str(path),
             )
-        if sha256_of(path) != rec["sha256"]:
+        if sha256_file(path) != rec["sha256"]:
             raise CheckpointError(
                 "damaged: SHA-256 differs from the one meta.json records (use --no-verify to load it anyway)",
                 file=str(path),

@@ -117,10 +117,9 @@ def model_card(step_dir: Path, repo: str, eval_report: dict[str, Any] | None = N
 
 
 def _last_eval(step_dir: Path) -> dict[str, Any]:
-    from trm.training.logging import read_metrics
+    from trm.metrics_log import read_metrics
 
-    run = step_dir.parent.parent
-    records = read_metrics(run, "eval") if (run / "metrics.jsonl").is_file() else []
+    records = read_metrics(step_dir.parent.parent, "eval")
     return records[-1] if records else {}
 
 

@@ -21,7 +21,7 @@ from torch import Tensor
 from trm.checkpoints.errors import CheckpointError
 
 BLOCK = re.compile(r"^(L_level|H_level)\.layers\.(\d+)\.(.+)$")
-# task -> (vocab_size, seq_len, grid_shape) of the reference datasets (SPEC section 1).
+# task -> (vocab_size, seq_len, grid_shape) of the reference datasets (the HRM and TRM papers' tasks).
 TASKS = {"sudoku": (11, 81, (9, 9)), "maze": (6, 900, (30, 30)), "arc": (12, 900, (30, 30))}
 
 

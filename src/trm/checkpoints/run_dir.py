@@ -5,7 +5,7 @@ Layout (agreed between helpers)::
     <out_dir>/config.yaml                 resolved RunConfig
     <out_dir>/checkpoints/step_00000123/  model.safetensors, ema.safetensors (if EMA), state.pt,
                                           config.yaml, meta.json {"trm_version", "step", "epoch",
-                                          "dataset", "files": {name: {"size", "sha256"}}}
+                                          "dataset", "files": {name: {"bytes", "sha256"}}}
     <out_dir>/checkpoints/latest          name of the newest complete step dir
 
 Design choices:

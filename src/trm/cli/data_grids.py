@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.data_options import Force, hidden, old_name
+
 
 def _symbols(text: str | None) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip()) if text else ()
@@ -14,13 +16,13 @@ def _symbols(text: str | None) -> tuple[str, ...]:
 
 def grids(
     out: Annotated[Path, typer.Argument(help="Dataset folder to write (train/ and test/).")],
-    source: Annotated[
-        Path,
+    file: Annotated[
+        Path | None,
         typer.Option(
-            "--source",
+            "--file",
             help="Examples: a .jsonl file, a .csv file (input,output[,split][,id]) or a folder of ARC tasks.",
         ),
-    ],
+    ] = None,
     test_fraction: Annotated[
         float,
         typer.Option(min=0, max=0.99, help="Share of the examples without a split that go to test (seeded)."),
@@ -39,25 +41,26 @@ def grids(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the split and the augmentations.")] = 0,
     show: Annotated[int, typer.Option(min=0, help="Print this many training examples.")] = 0,
+    force: Force = False,
+    source: Annotated[Path | None, hidden("--source")] = None,
 ) -> None:
     """Build a dataset from your own grid examples; prints the vocabulary (symbol -> token) and the counts."""
-    from trm.data.errors import InputError
     from trm.data.grid.augment import parse_augment
     from trm.data.grid.build import GridOptions, build_grids
 
-    try:
-        options = GridOptions(
-            test_fraction=test_fraction,
-            augment=parse_augment(augment),
-            fixed_symbols=_symbols(fixed_symbols),
-            num_aug=num_aug,
-            max_size=max_size,
-            seed=seed,
-            vocabulary=_symbols(vocab) or None,
-        )
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    result = build_grids(out, source, options)
+    file = old_name(file, source, "--file", "--source")
+    if file is None:
+        raise typer.BadParameter("give the examples: --file FILE|FOLDER", param_hint="--file")
+    options = GridOptions(
+        test_fraction=test_fraction,
+        augment=parse_augment(augment),
+        fixed_symbols=_symbols(fixed_symbols),
+        num_aug=num_aug,
+        max_size=max_size,
+        seed=seed,
+        vocabulary=_symbols(vocab) or None,
+    )
+    result = build_grids(out, file, options, force=force)
     v = result.vocabulary
     typer.echo("vocabulary (symbol -> token): " + ", ".join(f"{s!r}->{v.token(s)}" for s in v.symbols))
     for split, meta in result.metadata.items():
@@ -85,18 +88,15 @@ def example(
     seed: Annotated[int, typer.Option(min=0, help="Seed (same seed: same file).")] = 0,
 ) -> None:
     """Write an example grid task as JSONL, ready for `trm data grids`."""
-    from trm.data.errors import InputError
     from trm.data.grid.examples import EXAMPLES, SUGGESTED, generate, write_jsonl
+    from trm.errors import InputError
 
     if name not in EXAMPLES:
         raise InputError(f"unknown example task {name!r}; known: {', '.join(sorted(EXAMPLES))}")
     options = {} if size is None else ({"size": size} if name == "life" else {"max_size": size})
-    try:
-        examples = generate(name, num, seed=seed, **options)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    examples = generate(name, num, seed=seed, **options)
     write_jsonl(out, examples)
     typer.echo(
         f"{out}: {len(examples)} {name} examples; "
-        f"build with: trm data grids DATA --source {out} {SUGGESTED[name]}"
+        f"build with: trm data grids DATA --file {out} {SUGGESTED[name]}"
     )

@@ -2,38 +2,42 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from trm.cli.data_options import Force, Seed, Source, hidden, old_name
+
 DEFAULT_OUT = Path("data/maze-30x30-hard-1k")
 GEN = "--source generate: "
-
-
-class MazeSource(str, Enum):
-    hub = "hub"
-    files = "files"
-    generate = "generate"
 
 
 def maze(
     out: Annotated[Path, typer.Argument(help="Dataset folder to write (train/ and test/).")] = DEFAULT_OUT,
     source: Annotated[
-        MazeSource, typer.Option(help="hub: download; files: local CSVs; generate: offline.")
-    ] = MazeSource.hub,
+        Source, typer.Option("--source", "-s", help="hub: download; file: local CSVs; generate: offline.")
+    ] = Source.hub,
     repo: Annotated[
         str, typer.Option(help="Hub dataset id, or a local folder with train.csv and test.csv.")
     ] = "sapientinc/maze-30x30-hard-1k",
     revision: Annotated[str | None, typer.Option(help="Hub revision (commit, tag or branch) to pin.")] = None,
-    train_csv: Annotated[
-        Path | None, typer.Option(help="--source files: training mazes (source,question,answer,rating).")
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="--source file: training mazes (source,question,answer,rating CSV)."),
     ] = None,
-    test_csv: Annotated[Path | None, typer.Option(help="--source files: test mazes.")] = None,
-    num_train: Annotated[int, typer.Option(min=1, help=GEN + "training mazes.")] = 1000,
-    num_test: Annotated[int, typer.Option(min=1, help=GEN + "test mazes.")] = 1000,
-    side: Annotated[int, typer.Option(min=3, help=GEN + "maze side.")] = 30,
+    test_file: Annotated[Path | None, typer.Option("--test-file", help="--source file: test mazes.")] = None,
+    train_count: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Training mazes: generate: how many (default 1000); else a seeded sub-sample."
+        ),
+    ] = None,
+    test_count: Annotated[
+        int | None,
+        typer.Option(min=1, help="Test mazes: generate: how many (default 1000); else the first N."),
+    ] = None,
+    size: Annotated[int, typer.Option(min=3, help=GEN + "maze side.")] = 30,
     min_path_len: Annotated[
         int | None,
         typer.Option(
@@ -51,31 +55,41 @@ def maze(
         Path | None, typer.Option(help=GEN + "also write train.csv/test.csv in the hub layout.")
     ] = None,
     augment: Annotated[bool, typer.Option(help="Add the 8 dihedral variants of each training maze.")] = False,
-    subsample: Annotated[
-        int | None, typer.Option(min=1, help="Keep this many training mazes (seeded).")
-    ] = None,
-    test_limit: Annotated[int | None, typer.Option(min=1, help="Keep the first N test mazes.")] = None,
-    seed: Annotated[
-        int, typer.Option(help="Seed of subsampling and generation (same seed: same bytes).")
-    ] = 0,
+    seed: Seed = 0,
+    force: Force = False,
+    train_csv: Annotated[Path | None, hidden("--train-csv")] = None,
+    test_csv: Annotated[Path | None, hidden("--test-csv")] = None,
+    num_train: Annotated[int | None, hidden("--num-train")] = None,
+    num_test: Annotated[int | None, hidden("--num-test")] = None,
+    subsample: Annotated[int | None, hidden("--subsample")] = None,
+    test_limit: Annotated[int | None, hidden("--test-limit")] = None,
+    side: Annotated[int | None, hidden("--side")] = None,
 ) -> None:
-    """Build Maze-Hard (30x30, hub layout) or generated mazes of any size in trm's dataset format."""
+    """Build Maze-Hard (30x30, hub layout) or generated mazes of any size in trm's dataset format.
+
+    \b
+    Examples:
+      trm data maze data/maze-hard --source hub
+      trm data maze data/maze-gen --source generate --train-count 1000 --test-count 200
+      trm data maze data/mine --source file --file train.csv --test-file test.csv
+    """
     from trm.data.maze import build
     from trm.data.maze.generate import format_summary
 
-    options = {"augment": augment, "subsample": subsample, "test_limit": test_limit, "seed": seed}
-    if source is MazeSource.hub:
-        metas = build.build_from_hub(out, repo, revision=revision, **options)
-    elif source is MazeSource.files:
-        if train_csv is None or test_csv is None:
-            raise typer.BadParameter("--source files needs --train-csv and --test-csv")
-        metas = build.build_from_files(out, train_csv, test_csv, **options)
-    else:
+    file = old_name(file, train_csv, "--file", "--train-csv")
+    test_file = old_name(test_file, test_csv, "--test-file", "--test-csv")
+    train_count = old_name(old_name(train_count, num_train, "--train-count", "--num-train"), subsample,
+                           "--train-count", "--subsample")  # fmt: skip
+    test_count = old_name(old_name(test_count, num_test, "--test-count", "--num-test"), test_limit,
+                          "--test-count", "--test-limit")  # fmt: skip
+    size = size if side is None else side  # --side: the old name of --size
+    options = {"augment": augment, "seed": seed, "force": force}
+    if source is Source.generate:
         metas = build.build_generated(
             out,
-            num_train=num_train,
-            num_test=num_test,
-            side=side,
+            num_train=train_count or 1000,
+            num_test=test_count or 1000,
+            side=size,
             min_path_len=min_path_len,
             extra_open=extra_open,
             corner_open=corner_open,
@@ -83,6 +97,14 @@ def maze(
             progress=True,
             **options,
         )
+    else:
+        options.update(subsample=train_count, test_limit=test_count)
+        if source is Source.hub:
+            metas = build.build_from_hub(out, repo, revision=revision, **options)
+        else:
+            if file is None or test_file is None:
+                raise typer.BadParameter("--source file needs --file and --test-file")
+            metas = build.build_from_files(out, file, test_file, **options)
     for split, meta in metas.items():
         b = meta.build
         rows, cols = meta.grid_shape

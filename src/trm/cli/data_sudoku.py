@@ -9,11 +9,7 @@ from typing import Annotated
 
 import typer
 
-
-class Source(str, Enum):
-    hub = "hub"
-    file = "file"
-    generate = "generate"
+from trm.cli.data_options import Force, Seed, Source, hidden, old_name
 
 
 class ShowSplit(str, Enum):
@@ -37,27 +33,31 @@ def sudoku(
         typer.Option(
             "--source",
             "-s",
-            help="hub: download Sudoku-Extreme; file: your puzzles (--path); generate: offline generator. "
+            help="hub: download Sudoku-Extreme; file: your puzzles (--file); generate: offline generator. "
             "Leave it out to only --show an existing dataset.",
         ),
     ] = None,
-    path: Annotated[
+    file: Annotated[
         Path | None,
         typer.Option(
+            "--file",
             exists=True,
             dir_okay=False,
             help=FILE + "training puzzles: one per line, grids, or source,question,answer,rating CSV.",
         ),
     ] = None,
-    test_path: Annotated[
+    test_file: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help=FILE + "test puzzles (else --test-fraction is held out)."
+            "--test-file",
+            exists=True,
+            dir_okay=False,
+            help=FILE + "test puzzles (else --test-fraction is held out).",
         ),
     ] = None,
     test_fraction: Annotated[
         float,
-        typer.Option(min=0, max=1, help=FILE + "share of --path held out when there is no --test-path."),
+        typer.Option(min=0, max=1, help=FILE + "share of --file held out when there is no --test-file."),
     ] = 0.1,
     train_count: Annotated[
         int | None,
@@ -77,9 +77,7 @@ def sudoku(
             min=0, help="Augmented variants per training puzzle (default 1000 for hub, 100 otherwise)."
         ),
     ] = None,
-    seed: Annotated[
-        int, typer.Option(min=0, help="Seed of every random choice (same seed: same bytes).")
-    ] = 0,
+    seed: Seed = 0,
     size: Annotated[int, typer.Option(help=GEN + "grid size, 4, 6, 9 or 16.")] = 9,
     min_blanks: Annotated[int | None, typer.Option(min=0, help=GEN + "at least this many blanks.")] = None,
     min_rating: Annotated[
@@ -105,35 +103,34 @@ def sudoku(
     cache_dir: Annotated[
         Path | None, typer.Option(help=HUB + "download cache (default: Hugging Face's).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a dataset already in OUT.")] = False,
+    force: Force = False,
     show: Annotated[
         int, typer.Option(min=0, help="Print this many puzzles with their solutions and ratings.")
     ] = 0,
     show_split: Annotated[
         ShowSplit, typer.Option(help="Split that --show reads (train: the original of each group).")
     ] = ShowSplit.test,
+    path: Annotated[Path | None, hidden("--path")] = None,
+    test_path: Annotated[Path | None, hidden("--test-path")] = None,
+    overwrite: Annotated[bool, hidden("--overwrite")] = False,
 ) -> None:
     """Build a Sudoku dataset in trm's format (train/ and test/ splits), or show puzzles of one.
 
     \b
     Examples:
       trm data sudoku data/sudoku6 -s generate --size 6 --train-count 1000 --test-count 500
-      trm data sudoku data/mine -s file --path puzzles.csv --num-aug 100
+      trm data sudoku data/mine -s file --file puzzles.csv --num-aug 100
       trm data sudoku data/sudoku-extreme -s hub      # the papers' 1,000 x 1,000 set
       trm data sudoku data/sudoku6 --show 3
     """
+    file = old_name(file, path, "--file", "--path")
+    test_file = old_name(test_file, test_path, "--test-file", "--test-path")
+    force = old_name(force, overwrite, "--force", "--overwrite")
     options = dict(locals())  # the command's arguments, handed to the builder below
-    from trm.data.errors import InputError
-
     if source is None and not show:
         raise typer.BadParameter("give --source to build a dataset, or --show K to look at the one in OUT")
     if source is not None:
-        try:
-            report = _build(**options)
-        except (InputError, FileExistsError, ValueError, RuntimeError) as e:  # bad input or options
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
-        _print_report(report)
+        _print_report(_build(**options))  # bad input or options: one line from the root command
     if show:
         show_puzzles(out, show, show_split.value)
 
@@ -141,7 +138,7 @@ def sudoku(
 def _build(*, source: Source, out: Path, num_aug: int | None, **o):
     from trm.data.sudoku import build
 
-    common = {"seed": o["seed"], "overwrite": o["overwrite"], "progress": True}
+    common = {"seed": o["seed"], "force": o["force"], "progress": True}
     if source is Source.hub:
         return build.build_from_hub(
             out,
@@ -154,12 +151,12 @@ def _build(*, source: Source, out: Path, num_aug: int | None, **o):
             **common,
         )
     if source is Source.file:
-        if o["path"] is None:
-            raise typer.BadParameter("--source file needs --path FILE")
+        if o["file"] is None:
+            raise typer.BadParameter("--source file needs --file FILE")
         return build.build_from_files(
             out,
-            o["path"],
-            o["test_path"],
+            o["file"],
+            o["test_file"],
             test_fraction=o["test_fraction"],
             train_count=o["train_count"],
             num_aug=100 if num_aug is None else num_aug,

@@ -53,37 +53,28 @@ def llm_eval(
     """Ask an LLM every puzzle of a split and score the answers with trm eval's metrics."""
     from rich.console import Console
 
-    from trm.llm.run import EvalSettings, StopRun, evaluate_llm
+    from trm.llm.run import EvalSettings, evaluate_llm
 
     console = Console()
-    try:
-        settings = EvalSettings(
-            data=str(data),
-            model=model,
-            out=str(out),
-            split=split,
-            limit=limit,
-            api=api,
-            host=host,
-            with_tool=str(with_tool) if with_tool else None,
-            concurrency=concurrency,
-            timeout=timeout,
-            retries=retries,
-            max_tool_rounds=max_tool_rounds,
-            temperature=temperature,
-            seed=seed,
-            num_ctx=num_ctx,
-            resume=resume,
-        )
-        report = evaluate_llm(settings, progress=progress)
-    except StopRun as e:
-        typer.echo(
-            f"stopped: {e}\nfinished puzzles are kept; fix the cause and rerun with --resume", err=True
-        )
-        raise typer.Exit(1) from None
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+    settings = EvalSettings(
+        data=str(data),
+        model=model,
+        out=str(out),
+        split=split,
+        limit=limit,
+        api=api,
+        host=host,
+        with_tool=str(with_tool) if with_tool else None,
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+        max_tool_rounds=max_tool_rounds,
+        temperature=temperature,
+        seed=seed,
+        num_ctx=num_ctx,
+        resume=resume,
+    )
+    report = evaluate_llm(settings, progress=progress)
     _print_metrics(console, report)
     console.print(f"report written to {out} (journal {report['journal']})")
 
@@ -120,13 +111,9 @@ def llm_prompt(
     from trm.llm.prompts import messages_for
     from trm.llm.run import question_of
 
-    try:
-        ds = open_split(data, split)
-        fmt = grid_format(ds.metadata.task, tuple(ds.metadata.grid_shape))
-        question = question_of(ds, get_task(ds.metadata.task, ds.metadata), index)
-    except (ValueError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+    ds = open_split(data, split)
+    fmt = grid_format(ds.metadata.task, tuple(ds.metadata.grid_shape))
+    question = question_of(ds, get_task(ds.metadata.task, ds.metadata), index)
     for message in messages_for(fmt, question, with_tool=with_tool):
         typer.echo(f"[{message['role']}]\n{message['content']}\n")
 
@@ -143,15 +130,11 @@ def llm_compare(
     from rich.console import Console
     from rich.table import Table
 
-    from trm.data.format import atomic_write_text
+    from trm.files import atomic_write_text
     from trm.llm.compare import bar_chart, compare, markdown_table, table_rows
 
     console = Console()
-    try:
-        entries, warnings = compare(list(reports))
-    except (ValueError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+    entries, warnings = compare(list(reports))
     header, rows = table_rows(entries)
     needed = sum(3 + max(len(c) for c in column) for column in zip(header, *rows, strict=True)) + 1
     console = Console(width=max(console.width, needed))  # never cut a metric name to fit a narrow terminal

@@ -21,15 +21,8 @@ def push(
 ) -> None:
     """Upload the checkpoint's weights, config and a model card in one commit; hf://REPO then loads it."""
     from trm.checkpoints.publish import push as push_run
-    from trm.data.errors import InputError
+    from trm.files import read_json
 
-    eval_report = None
-    if report is not None:
-        import json
-
-        try:
-            eval_report = json.loads(report.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise InputError(f"not a readable JSON report ({e})", file=str(report)) from None
+    eval_report = None if report is None else read_json(report)  # bad JSON: file:line:column, exit 2
     url = push_run(run, repo, private=private, eval_report=eval_report, commit_message=message)
     typer.echo(f"pushed {run} to {url}\nload it with: --checkpoint hf://{repo}")

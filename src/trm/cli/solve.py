@@ -45,9 +45,7 @@ def solve(
 ) -> None:
     """Solve a puzzle: print the answer, whether it is valid, and where the halting head would stop."""
     from rich.console import Console
-    from rich.markup import escape
 
-    from trm.data.errors import InputError
     from trm.viz.render import grid_text, refinement_gif, refinement_png, render_png, trace_text
 
     console = Console()
@@ -64,11 +62,7 @@ def solve(
         from trm.inference.solver import Solver
 
         solver = Solver.load(checkpoint, device=device, verify=verify)
-    try:
-        solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id, ttc=spec)
-    except InputError as e:
-        console.print(f"[red]bad puzzle:[/red] {escape(str(e))}", soft_wrap=True)  # one line, no markup
-        raise typer.Exit(2) from None
+    solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id, ttc=spec)  # bad puzzle: exit 2
     if trace:
         console.print(trace_text(solution))
     console.print("[bold]question[/bold]")

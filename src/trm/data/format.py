@@ -21,26 +21,24 @@ read as they are; see :func:`open_split`.
 Integrity: ``metadata.json`` records the size and SHA-256 of every array file (``files``). Opening a
 split compares the sizes (one ``stat`` per file, so always on) and the index arrays with the metadata;
 ``trm data verify`` (:mod:`trm.data.integrity`) also checks the checksums and every token. A damaged or
-inconsistent split raises :class:`~trm.data.errors.InputError` naming the file and what is wrong; a
+inconsistent split raises :class:`~trm.errors.InputError` naming the file and what is wrong; a
 third-party parse error (numpy, json) never escapes without the file's name.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from trm.data.errors import InputError
-from trm.errors import MissingFileError
+from trm import files
+from trm.errors import InputError, MissingFileError
+
+# Generic file helpers live in trm.files; these names stay importable from here for older imports.
+from trm.files import atomic_file, atomic_write_text, read_json, read_text, sha256_file  # noqa: F401
 
 ARRAYS = ("inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices")
 METADATA_FILE = "metadata.json"
@@ -137,40 +135,9 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint8) if vocab_size <= 256 else np.dtype(np.int32)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success fsync, give it normal permissions (mkstemp makes
-    it 0600) and rename it over ``path``; on failure remove it. Readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
     with atomic_file(path, "wb") as f:
         np.save(f, array)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
-    with atomic_file(path, "w") as f:
-        f.write(text)
 
 
 def validate_arrays(
@@ -220,22 +187,9 @@ def validate_arrays(
         raise bad(f"puzzle_identifiers outside 0..{metadata.num_puzzle_identifiers - 1}")
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def file_records(split_dir: str | Path, names: tuple[str, ...] = ARRAYS) -> dict[str, dict[str, Any]]:
     """``{"inputs.npy": {"bytes": n, "sha256": hex}, ...}`` for the array files of a written split."""
-    out = {}
-    for name in names:
-        path = Path(split_dir) / f"{name}.npy"
-        out[path.name] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
-    return out
+    return files.file_records(split_dir, [f"{name}.npy" for name in names])
 
 
 def write_split(
@@ -277,11 +231,12 @@ def _load(path: Path, mmap: bool, record: dict[str, Any] | None = None) -> np.nd
     """One ``.npy`` array; a missing, truncated or unreadable file is an error naming it."""
     if not path.exists():
         raise MissingFileError("missing array file", file=str(path))
-    if record is not None and "bytes" in record:
+    recorded = None if record is None else files.recorded_bytes(record)
+    if recorded is not None:
         size = path.stat().st_size
-        if size != record["bytes"]:
+        if size != recorded:
             raise InputError(
-                f"{size:,} bytes, but {METADATA_FILE} records {record['bytes']:,}: the file is truncated "
+                f"{size:,} bytes, but {METADATA_FILE} records {recorded:,}: the file is truncated "
                 "or was replaced (rebuild the dataset; `trm data verify` checks every file)",
                 file=str(path),
             )
@@ -289,25 +244,6 @@ def _load(path: Path, mmap: bool, record: dict[str, Any] | None = None) -> np.nd
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, EOFError, OSError) as e:  # bad header, truncated body, pickled data
         raise InputError(f"not a readable .npy array: {e}", file=str(path)) from None
-
-
-def read_text(path: str | Path) -> str:
-    """A UTF-8 text file; bytes that are not UTF-8 are an InputError naming the file and the byte."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text ({e.reason} at byte {e.start})", file=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, expected a text file", file=str(path)) from None
-
-
-def read_json(path: str | Path) -> Any:
-    """Parse a JSON file; bad UTF-8 or JSON is an InputError at ``file:line:column``."""
-    text = read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg}", file=str(path), line=e.lineno, column=e.colno) from None
 
 
 def _open_reference(path: Path, mmap: bool) -> Split:

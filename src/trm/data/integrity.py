@@ -17,17 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trm.data.errors import InputError
 from trm.data.format import (
     ARRAYS,
     METADATA_FILE,
     REFERENCE_METADATA_FILE,
     DatasetMetadata,
     open_split,
-    read_json,
-    sha256_file,
     validate_arrays,
 )
+from trm.errors import InputError
+from trm.files import read_json, recorded_bytes, sha256_file
 
 
 @dataclass
@@ -55,15 +54,16 @@ class SplitReport:
 
 
 def _check_file(path: Path, record: dict | None) -> FileCheck:
+    recorded = recorded_bytes(record or {})
     if not path.exists():
-        return FileCheck(path.name, "missing", recorded_size=(record or {}).get("bytes"))
+        return FileCheck(path.name, "missing", recorded_size=recorded)
     size = path.stat().st_size
     if not record:
         return FileCheck(path.name, "not recorded", size)
-    if size != record.get("bytes"):
-        return FileCheck(path.name, "size differs", size, record.get("bytes"))
+    if size != recorded:
+        return FileCheck(path.name, "size differs", size, recorded)
     status = "ok" if sha256_file(path) == record.get("sha256") else "checksum differs"
-    return FileCheck(path.name, status, size, record.get("bytes"))
+    return FileCheck(path.name, status, size, recorded)
 
 
 def verify_split(path: str | Path) -> SplitReport:

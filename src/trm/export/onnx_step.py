@@ -21,8 +21,8 @@ Design choices:
   and ARC (916 positions) sizes, MLP-T and attention (rotary) mixers, TRM and HRM, and the
   direct-prediction baseline (its one step ignores y and z; unused inputs may be pruned by the
   exporter, and the runtime feeds only the inputs a graph declares).
-- **Plain ops.** Exported in eval mode under ``torch.no_grad()``: layers.py then takes its composite
-  paths (its custom autograd functions run only when a gradient is needed), so the exporter sees
+- **Plain ops.** Exported in eval mode under ``torch.no_grad()``: ``models/kernels.py`` then picks no
+  custom autograd function (those run only when a gradient is needed), so the exporter sees
   ordinary matmuls, elementwise ops and ``scaled_dot_product_attention``; weights are fp32 and so is
   the graph (no autocast).
 - **Exporter.** The TorchScript-based exporter (``dynamo=False``) by default: it exported the tiny test

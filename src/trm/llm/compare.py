@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trm.errors import InputError
+
 BUILTIN = ("exact_accuracy", "token_accuracy")
 
 
@@ -58,7 +60,7 @@ def load_entry(path: str | Path) -> Entry:
     try:
         report = json.loads(path.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}:{e.colno}: not a JSON report ({e.msg})") from None
+        raise InputError(f"{path}:{e.lineno}:{e.colno}: not a JSON report ({e.msg})") from None
     if (
         isinstance(report, dict)
         and "metrics" not in report
@@ -66,7 +68,7 @@ def load_entry(path: str | Path) -> Entry:
     ):
         return _arc_voting_entry(path, report)
     if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
-        raise ValueError(f"{path}: not a report of trm eval, trm arc evaluate or trm llm eval (no 'metrics')")
+        raise InputError(f"{path}: not a report of trm eval, trm arc evaluate or trm llm eval (no 'metrics')")
     m = report["metrics"]
     if report.get("kind") == "llm_eval":
         tool = report.get("with_tool")
@@ -95,7 +97,7 @@ def load_entry(path: str | Path) -> Entry:
             parameters=params,
             source=str(path),
         )
-    raise ValueError(f"{path}: neither a trm llm eval report (kind 'llm_eval') nor a trm eval report")
+    raise InputError(f"{path}: neither a trm llm eval report (kind 'llm_eval') nor a trm eval report")
 
 
 def _arc_voting_entry(path: Path, report: dict[str, Any]) -> Entry:
@@ -212,6 +214,6 @@ def bar_chart(entries: list[Entry], path: str | Path) -> Path:
 def compare(paths: list[str | Path]) -> tuple[list[Entry], list[str]]:
     """Load every report; (entries, warnings)."""
     if not paths:
-        raise ValueError("give at least one report")
+        raise InputError("give at least one report")
     entries = [load_entry(p) for p in paths]
     return entries, warnings_for(entries)

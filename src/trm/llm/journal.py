@@ -21,7 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trm.data.format import atomic_write_text
+from trm.errors import InputError, OutputExistsError
+from trm.files import atomic_write_text
 
 RESUME_KEYS = (
     "task",
@@ -59,18 +60,18 @@ def read_journal(path: str | Path) -> tuple[dict[str, Any], dict[int, dict[str, 
             if number == len(lines):  # torn by an interrupted write
                 notes.append(f"{path}:{number}: dropped an incomplete last line")
                 break
-            raise ValueError(f"{path}:{number}:{e.colno}: not a JSON line ({e.msg})") from None
+            raise InputError(f"{path}:{number}:{e.colno}: not a JSON line ({e.msg})") from None
         kind = entry.get("kind") if isinstance(entry, dict) else None
         if number == 1:
             if kind != "header":
-                raise ValueError(f"{path}:1: the first line must be the run's header")
+                raise InputError(f"{path}:1: the first line must be the run's header")
             header = entry
         elif kind == "puzzle" and isinstance(entry.get("index"), int):
             records[entry["index"]] = entry
         else:
-            raise ValueError(f"{path}:{number}: expected a puzzle record with an integer 'index'")
+            raise InputError(f"{path}:{number}: expected a puzzle record with an integer 'index'")
     if header is None:
-        raise ValueError(f"{path}: empty journal")
+        raise InputError(f"{path}: empty journal")
     return header, records, notes
 
 
@@ -78,7 +79,7 @@ def check_resumable(old: dict[str, Any], new: dict[str, Any], where: str | Path)
     """Refuse to continue a journal written with other settings (naming each difference)."""
     diffs = [f"{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in RESUME_KEYS if old.get(k) != new.get(k)]
     if diffs:
-        raise ValueError(f"{where}: cannot resume a run with other settings ({'; '.join(diffs)})")
+        raise InputError(f"{where}: cannot resume a run with other settings ({'; '.join(diffs)})")
 
 
 class Journal:
@@ -89,8 +90,8 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         exists = self.path.exists() and self.path.stat().st_size > 0
         if exists and not resume:
-            raise FileExistsError(
-                f"{self.path} exists (an earlier run); pass --resume to continue it, or delete it"
+            raise OutputExistsError(
+                "exists (an earlier run); pass --resume to continue it, or delete it", file=str(self.path)
             )
         if exists:
             _drop_torn_tail(self.path)

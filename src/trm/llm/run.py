@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from trm.data.text_grid import TextForm
+from trm.errors import InputError, StoppedError
 from trm.llm.clients import ChatClient, ChatError, with_retries
 from trm.llm.formats import grid_format
 from trm.llm.journal import Journal, check_resumable, journal_path, read_journal, write_report
@@ -64,17 +65,17 @@ class EvalSettings:
     def __post_init__(self) -> None:
         for name in ("concurrency", "max_tool_rounds"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.retries < 0 or self.timeout <= 0 or self.backoff < 0:
-            raise ValueError("need retries >= 0, timeout > 0 and backoff >= 0")
+            raise InputError("need retries >= 0, timeout > 0 and backoff >= 0")
         if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be positive, got {self.limit}")
+            raise InputError(f"limit must be positive, got {self.limit}")
 
 
 FIRST_FAILURES = 3
 
 
-class StopRun(RuntimeError):
+class StopRun(StoppedError):
     """A non-retryable error: the run stopped, what was done is in the journal."""
 
 
@@ -90,7 +91,7 @@ def _num_examples(split, limit: int | None) -> int:
 def question_of(split, task, index: int) -> np.ndarray:
     """Example ``index`` of ``split`` as a question grid, decoded by the task's codec."""
     if not 0 <= index < split.num_examples:
-        raise ValueError(f"{split.path}: no example {index} (it has {split.num_examples})")
+        raise InputError(f"{split.path}: no example {index} (it has {split.num_examples})")
     return task.decode(np.asarray(split.inputs[index]), tuple(split.metadata.grid_shape))
 
 
@@ -310,7 +311,7 @@ def evaluate_llm(
         }
         write_report(settings.out, report)
     if stopped:
-        raise StopRun(stopped)
+        raise StopRun(f"stopped: {stopped}; finished puzzles are kept: fix the cause and rerun with --resume")
     return report
 
 

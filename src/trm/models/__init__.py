@@ -15,6 +15,7 @@ from torch import nn
 
 from trm.config import ModelConfig, RunConfig
 from trm.data.format import DatasetMetadata
+from trm.errors import ConfigError, MismatchError
 from trm.models.carry import Carry, StepOutput
 from trm.models.cost import count_parameters, flops_per_step, network_flops
 from trm.models.trm import TRM
@@ -40,7 +41,7 @@ def fill_from_metadata(model: ModelConfig, metadata: DatasetMetadata) -> ModelCo
         value = int(getattr(metadata, key))
         preset = getattr(model, key)
         if preset is not None and preset != value:
-            raise ValueError(f"model.{key}={preset} does not match the dataset's {key}={value}")
+            raise MismatchError(f"model.{key}={preset} does not match the dataset's {key}={value}")
         updates[key] = value
     return model.model_copy(update=updates)
 
@@ -80,7 +81,7 @@ def build_model(config: RunConfig | ModelConfig, metadata: DatasetMetadata | Non
         model_config = fill_from_metadata(model_config, metadata)
     d, heads = model_config.hidden_size, model_config.num_heads
     if model_config.mixer == "attention" and d % heads:
-        raise ValueError(f"model.hidden_size={d} is not divisible by model.num_heads={heads}")
+        raise ConfigError(f"model.hidden_size={d} is not divisible by model.num_heads={heads}")
     builder = _BUILDERS.get(model_config.arch)
     if builder is None:
         raise NotImplementedError(

@@ -23,7 +23,7 @@ cycles, n = L cycles and the one-step gradient; a later ``hrm.py`` builds the mo
 
 The no-gradient cycles run under ``torch.no_grad()`` so they record no autograd graph. The caller's
 grad mode is respected: in evaluation (grad disabled) every cycle runs without a graph. A step runs
-inside ``layers.reuse_buffers()``: its no-grad SwiGLU calls share their large CPU buffers (eager only).
+inside ``kernels.reuse_buffers()``: its no-grad SwiGLU calls share their large CPU buffers (eager only).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from trm.models.layers import reuse_buffers
+from trm.models.kernels import reuse_buffers
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def deep_recursion(
     net_z: nn.Module, net_y: nn.Module, x: Tensor, y: Tensor, z: Tensor, s: Schedule
 ) -> tuple[Tensor, Tensor]:
     """One supervision step: T-1 cycles without gradient, then the last cycle with it. Returns (y, z)."""
-    with nullcontext() if torch.compiler.is_compiling() else reuse_buffers():
+    with reuse_buffers():
         with torch.no_grad():
             for _ in range(s.T - 1):
                 y, z = latent_recursion(net_z, net_y, x, y, z, s)

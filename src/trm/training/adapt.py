@@ -154,7 +154,7 @@ def adapt(
     from trm.checkpoints import load_any
     from trm.data.arc.build import build_arc_dataset
     from trm.data.arc.task import ArcTask
-    from trm.data.format import atomic_write_text
+    from trm.files import atomic_write_text
     from trm.training import distributed as dist
     from trm.training.ema import EMA
     from trm.training.loop import Trainer
@@ -175,7 +175,12 @@ def adapt(
 
     data = (out / "data").resolve()
     build = build_arc_dataset(
-        data, train_sources=[], eval_sources=[str(t) for t in tasks], variants=s.variants, seed=s.seed
+        data,
+        train_sources=[],
+        eval_sources=[str(t) for t in tasks],
+        variants=s.variants,
+        seed=s.seed,
+        force=True,
     )
     config = adapt_config(source_config, out.resolve(), data, s)
     trainer = Trainer(config, progress=progress)

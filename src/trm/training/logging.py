@@ -2,10 +2,9 @@
 
 Design choices:
 
-- One JSON object per line: ``{"step", "epoch", "kind": "train"|"eval", <metric>: value, ...}``,
-  appended and flushed per record, so a killed run keeps what it logged. On resume the file is
-  cut back (atomically) to the records at or before the resumed step, so it never holds two
-  histories of the same steps.
+- One JSON object per line (:mod:`trm.metrics_log`: the format, its readers), appended and flushed
+  per record, so a killed run keeps what it logged. On resume the file is cut back (atomically) to
+  the records at or before the resumed step, so it never holds two histories of the same steps.
 - TensorBoard tags are ``<kind>/<metric>``; W&B is imported only when asked for, and its absence is
   an error at start-up (never a silent no-op).
 - Only the main process (rank 0) creates a logger; the others get ``NullLogger``.
@@ -18,42 +17,16 @@ import math
 from pathlib import Path
 from typing import Any
 
-from trm.data.format import atomic_write_text
+# The log's format and readers live in trm.metrics_log; the names stay importable from here.
+from trm.metrics_log import METRICS_FILE, read_metrics, truncate_metrics
 
-METRICS_FILE = "metrics.jsonl"
+__all__ = ["METRICS_FILE", "MetricsLogger", "NullLogger", "read_metrics", "truncate_metrics"]
 
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN/inf
     return value
-
-
-def truncate_metrics(out_dir: str | Path, step: int) -> None:
-    """Keep only the records with ``step <= step`` (used on resume)."""
-    path = Path(out_dir) / METRICS_FILE
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a half-written last line of a killed run
-        if record.get("step", 0) <= step:
-            kept.append(line)
-    atomic_write_text(path, "".join(line + "\n" for line in kept))
-
-
-def read_metrics(out_dir: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
-    """The records of ``metrics.jsonl`` (of one ``kind`` if given)."""
-    path = Path(out_dir) / METRICS_FILE
-    if not path.exists():
-        return []
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in records if kind is None or r.get("kind") == kind]
 
 
 class NullLogger:

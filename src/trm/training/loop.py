@@ -1,6 +1,6 @@
 """The deep-supervision trainer: ``train(config) -> TrainResult``.
 
-Design choices (SPEC section 3):
+Design choices (the TRM paper's training recipe, arXiv 2510.04871, and its reference code):
 
 - The carry persists across optimizer steps. Each step = ONE model call (one supervision step) on a
   fresh loader batch: slots that halted at the previous step take their rows of that batch (fresh

@@ -1,6 +1,6 @@
 """Deep-supervision loss of one supervision step, and the per-step training metrics.
 
-Design choices (SPEC section 3):
+Design choices (the TRM paper's training recipe, arXiv 2510.04871, and its reference code):
 
 - Cross-entropy is "stablemax" by default (TRM): s(x) = 1/(1-x) for x < 0, x+1 otherwise,
   p = s / sum(s), computed in float64. Softmax cross-entropy (float32) is the alternative.

@@ -1,6 +1,6 @@
 """Optimizers and the learning-rate schedule, pure PyTorch (any device, no fused extension).
 
-Design choices (SPEC section 3):
+Design choices (the TRM paper's training recipe, arXiv 2510.04871, and its reference code):
 
 - ``AdamAtan2``: Adam with the division replaced by atan2, so there is no epsilon:
   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  m_hat = m / (1-b1^t);  v_hat = v / (1-b2^t);

@@ -4,7 +4,7 @@ Design choices:
 
 - Reads the trainer's log format: one JSON object per line, ``{"step", "epoch", "kind": "train"|"eval",
   <metric>: value, ...}``. Blank lines are skipped; a line that is not a JSON object is an
-  :class:`~trm.data.errors.InputError` naming the file and line, except a half-written LAST line (a run
+  :class:`~trm.errors.InputError` naming the file and line, except a half-written LAST line (a run
   killed mid-write), which is skipped.
 - Four panels against the optimizer step: every train metric named ``loss`` or ``*_loss``; train exact
   accuracy; eval exact accuracy (``exact_accuracy``, and ``exact_accuracy_step_*`` would clutter it,
@@ -15,43 +15,26 @@ Design choices:
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from trm.data.errors import InputError
+from trm.metrics_log import METRICS_FILE, read_log_file
 from trm.viz.render import new_figure, save_figure
 
-METRICS_FILE = "metrics.jsonl"
 TRAIN_ACCURACY_KEYS = ("exact_accuracy", "train_exact_accuracy", "accuracy_exact")
 EVAL_ACCURACY_KEYS = ("exact_accuracy", "eval_exact_accuracy")
 LR_KEYS = ("lr", "learning_rate")
 
 
 def read_metrics_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a metrics log (a file, or a run dir holding ``metrics.jsonl``)."""
+    """The records of a metrics log (a file, or a run dir holding ``metrics.jsonl``); it must exist."""
     path = Path(path)
     if path.is_dir():
         path = path / METRICS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no metrics log")
-    lines = path.read_text().splitlines()
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    records = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            if i == last:
-                break  # the half-written last line of a killed run
-            raise InputError(f"not JSON: {e.msg}", file=str(path), line=i + 1, column=e.colno) from None
-        if not isinstance(record, dict):
-            raise InputError("a metrics record must be a JSON object", file=str(path), line=i + 1)
-        records.append(record)
-    return records
+    return read_log_file(path)
 
 
 def _strip(name: str, kind: str) -> str:

@@ -1,4 +1,4 @@
-"""Build an augmented ARC dataset in trm's on-disk format (SPEC sections 1 and 4).
+"""Build an augmented ARC dataset in trm's on-disk format (the TRM paper's ARC protocol, arXiv 2510.04871).
 
 Layout of the output folder::
 
@@ -56,6 +56,8 @@ from trm.data.format import (
     file_records,
     open_split,
 )
+from trm.data.output import building, check_output
+from trm.errors import InputError
 
 SOLUTIONS_FILE = "arc_solutions.json"
 OVERLAP_POLICIES = ("auto", "refuse", "drop", "allow")
@@ -67,7 +69,7 @@ SETS = {
 }
 
 
-class OverlapError(ValueError):
+class OverlapError(InputError):
     """Training data contains the answer to an evaluation test input."""
 
 
@@ -80,9 +82,9 @@ class _Job:
 
 
 def default_sources(set_name: str, conceptarc: str | Path | None = None) -> tuple[list[str], list[str]]:
-    """(training sources, evaluation sources) of ``arc1`` / ``arc2`` as in SPEC section 1."""
+    """(training sources, evaluation sources) of ``arc1`` / ``arc2``, as the TRM paper uses them."""
     if set_name not in SETS:
-        raise ValueError(f"unknown ARC set {set_name!r}; choose one of {sorted(SETS)}")
+        raise InputError(f"unknown ARC set {set_name!r}; choose one of {sorted(SETS)}")
     train, evaluation = (list(x) for x in SETS[set_name])
     if conceptarc is not None:  # the repository root or its corpus/ (160 tasks; MinimalTasks are not used)
         corpus = Path(conceptarc) / "corpus"
@@ -131,7 +133,7 @@ def _resolve_overlap(found: list[tuple[str, str]], num_eval: int, policy: str) -
     """Training task names to leave out, or raise. ``auto`` drops a few duplicates (ARC-AGI-1's training task
     40853293 holds every pair of evaluation task 070dd51e) and refuses a wholesale overlap (>= 5%)."""
     if policy not in OVERLAP_POLICIES:
-        raise ValueError(f"overlap policy must be one of {OVERLAP_POLICIES}, got {policy!r}")
+        raise InputError(f"overlap policy must be one of {OVERLAP_POLICIES}, got {policy!r}")
     if not found or policy == "allow":
         return set()
     hit_eval = {b for _, b in found}
@@ -154,7 +156,7 @@ def _load_jobs(
     names: dict[str, str] = {}
     for t in train_tasks + eval_tasks:
         if t.name in names:
-            raise ValueError(f"task name {t.name} appears in two sources ({names[t.name]} and {t.source})")
+            raise InputError(f"task name {t.name} appears in two sources ({names[t.name]} and {t.source})")
         names[t.name] = t.source
     jobs = []
     for t in train_tasks:
@@ -301,12 +303,17 @@ def build_arc_dataset(
     translate: bool = True,
     overlap: str = "auto",
     progress: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Build ``out/train`` and ``out/test``; return a summary (counts per split, tasks, variants)."""
+    """Build ``out/train`` and ``out/test``; return a summary (counts per split, tasks, variants).
+
+    ``out`` is replaced only with ``force`` and only once complete (:mod:`trm.data.output`).
+    """
     out = Path(out)
+    check_output(out, force)
     jobs, dropped = _load_jobs(train_sources, eval_sources, overlap)
     if not any(j.role == "eval" for j in jobs):
-        raise ValueError("no evaluation tasks: give at least one evaluation source")
+        raise InputError("no evaluation tasks: give at least one evaluation source")
     infos, transforms, maps = [], [], []
     bar = _progress(2 * len(jobs) + sum(j.role == "eval" for j in jobs), progress, "arc")
     for job in jobs:
@@ -346,21 +353,22 @@ def build_arc_dataset(
             build=dict(build),
         )
 
-    out.mkdir(parents=True, exist_ok=True)
-    table.save(out)
     train_jobs = [(j, k, j.pairs_in, j.pairs_out) for k, j in enumerate(jobs) if j.pairs_in]
-    _write_split(out / "train", train_jobs, table, meta(), seed if translate else None, bar)
     test_jobs = [
         (j, k, j.task.test_inputs, j.task.test_outputs) for k, j in enumerate(jobs) if j.role == "eval"
     ]
-    _write_split(out / "test", test_jobs, table, meta(), None, bar)
     solutions = {
         j.task.name: [g.tolist() for g in j.task.test_outputs]
         for j in jobs
         if j.role == "eval" and j.task.test_outputs
     }
-    atomic_write_text(out / SOLUTIONS_FILE, json.dumps(solutions, separators=(",", ":")) + "\n")
-    return {"out": str(out), **build, "digest": split_digest(out)}
+    with building(out, force) as tmp:
+        table.save(tmp)
+        _write_split(tmp / "train", train_jobs, table, meta(), seed if translate else None, bar)
+        _write_split(tmp / "test", test_jobs, table, meta(), None, bar)
+        atomic_write_text(tmp / SOLUTIONS_FILE, json.dumps(solutions, separators=(",", ":")) + "\n")
+        digest = split_digest(tmp)
+    return {"out": str(out), **build, "digest": digest}
 
 
 def split_digest(root: str | Path) -> str:

@@ -1,4 +1,4 @@
-"""ARC grids <-> 30x30 token canvases with an EOS border (SPEC section 1/4).
+"""ARC grids <-> 30x30 token canvases with an EOS border (the TRM reference code's ARC encoding).
 
 Tokens: PAD 0, EOS 1, colour c -> c + 2 (vocabulary 12). A grid of h x w cells is drawn at offset
 (r, c) of a 30x30 canvas; EOS marks the row below it (columns c..c+w-1) and the column right of it

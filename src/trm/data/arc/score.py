@@ -7,7 +7,7 @@ Submission format (ARC Prize / Kaggle)::
 Design choices:
 
 - One scoring rule for both paths: per test input, the rank (0-based) of the true output among the ranked
-  answers, or None. pass@K of a test input = rank < K. A task's score is reported two ways (SPEC section 4):
+  answers, or None. pass@K of a test input = rank < K. A task's score is reported two ways (TRM's and HRM's):
   ``pass@K`` = mean over its test inputs (fractional credit, as TRM and the ARC Prize count),
   ``pass@K_strict`` = 1 only if every test input passes (as HRM counted). The overall score is the mean over
   tasks that have solutions; a task missing from the submission scores 0 and is counted in ``missing``.

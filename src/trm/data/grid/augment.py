@@ -22,6 +22,7 @@ import numpy as np
 
 from trm.data import augment as shared
 from trm.data import dihedral
+from trm.errors import InputError
 
 AUGMENTATIONS = ("dihedral", "symbols")
 
@@ -37,7 +38,7 @@ def parse_augment(text: str) -> tuple[str, ...]:
         return ()
     bad = [p for p in parts if p not in AUGMENTATIONS]
     if bad:
-        raise ValueError(f"unknown augmentation(s) {bad}; use none, dihedral, symbols or dihedral,symbols")
+        raise InputError(f"unknown augmentation(s) {bad}; use none, dihedral, symbols or dihedral,symbols")
     return parts
 
 

@@ -23,9 +23,6 @@ Design choices:
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +31,12 @@ from typing import Any
 import numpy as np
 
 from trm.data.arc.encode import encode_grid
-from trm.data.errors import InputError
-from trm.data.format import METADATA_FILE, DatasetMetadata, write_split
+from trm.data.format import DatasetMetadata, write_split
 from trm.data.grid import augment
 from trm.data.grid.parse import DEFAULT_MAX_SIZE, GridExample, read_source
 from trm.data.grid.vocab import Vocabulary
+from trm.data.output import building, check_output
+from trm.errors import InputError
 
 TASK = "grid"
 
@@ -55,11 +53,11 @@ class GridOptions:
 
     def __post_init__(self) -> None:
         if not 0 <= self.test_fraction < 1:
-            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
+            raise InputError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
         if self.num_aug < 0 or self.seed < 0:
-            raise ValueError(f"num_aug and seed must be >= 0, got {self.num_aug} and {self.seed}")
+            raise InputError(f"num_aug and seed must be >= 0, got {self.num_aug} and {self.seed}")
         if self.fixed_symbols and "symbols" not in self.augment:
-            raise ValueError("fixed symbols only matter with the 'symbols' augmentation")
+            raise InputError("fixed symbols only matter with the 'symbols' augmentation")
 
 
 @dataclass
@@ -126,9 +124,15 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-def build_grids(out: str | Path, source: str | Path, options: GridOptions | None = None) -> GridDataset:
-    """Read ``source`` (JSONL, CSV or ARC folder), write ``out/train`` and ``out/test``; see the docstring."""
+def build_grids(
+    out: str | Path, source: str | Path, options: GridOptions | None = None, *, force: bool = False
+) -> GridDataset:
+    """Read ``source`` (JSONL, CSV or ARC folder), write ``out/train`` and ``out/test``; see the docstring.
+
+    ``out`` is replaced only with ``force`` and only once complete (:mod:`trm.data.output`).
+    """
     options = options or GridOptions()
+    check_output(out, force)
     data = read_source(source, max_size=options.max_size)
     grids = [g for ex in data.examples for g in (ex.input, ex.output)]
     vocab = Vocabulary(tuple(options.vocabulary)) if options.vocabulary else Vocabulary.infer(grids)
@@ -167,11 +171,8 @@ def build_grids(out: str | Path, source: str | Path, options: GridOptions | None
             x.tobytes() + bytes(str(x.shape), "ascii") in train_inputs for _, x, _ in by_split["test"]
         ),
     }
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     result = GridDataset(metadata={}, vocabulary=vocab, examples=by_split)
-    try:
+    with building(out, force) as tmp:
         for split, pairs in by_split.items():
             meta = DatasetMetadata(
                 task=TASK,
@@ -190,20 +191,4 @@ def build_grids(out: str | Path, source: str | Path, options: GridOptions | None
             )
             write_split(tmp, split, metadata=meta, **_arrays(pairs, shape, options, vocab, split == "train"))
             result.metadata[split] = meta
-        _move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return result
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    if not out.is_dir() or (any(out.iterdir()) and not (out / "train" / METADATA_FILE).exists()):
-        raise FileExistsError(f"{out}: exists and is not a dataset; refusing to replace it")
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-    os.replace(out, old / out.name)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)

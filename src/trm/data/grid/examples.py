@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from trm.data.format import atomic_write_text
+from trm.errors import InputError
+from trm.files import atomic_write_text
 
 LIFE_CHARS = ".#"
 
@@ -54,7 +55,7 @@ def gravity_step(grid: np.ndarray) -> np.ndarray:
 
 def life(rng: np.random.Generator, size: int = 8) -> dict[str, Any]:
     if size < 3:
-        raise ValueError(f"life needs a board of at least 3x3, got {size}")
+        raise InputError(f"life needs a board of at least 3x3, got {size}")
     while True:
         density = rng.uniform(0.2, 0.5)
         board = rng.random((size, size)) < density
@@ -67,7 +68,7 @@ def gravity(
     rng: np.random.Generator, min_size: int = 3, max_size: int = 6, colours: int = 3
 ) -> dict[str, Any]:
     if not 1 <= min_size <= max_size or colours < 1:
-        raise ValueError(
+        raise InputError(
             f"gravity needs 1 <= min_size <= max_size and colours >= 1, got {min_size}, {max_size}"
         )
     while True:
@@ -91,9 +92,9 @@ SUGGESTED = {"life": "--augment dihedral", "gravity": "--augment symbols --fixed
 def generate(name: str, num: int, *, seed: int = 0, **options: Any) -> list[dict[str, Any]]:
     """``num`` examples of task ``name`` (see :data:`EXAMPLES`), all distinct, from ``seed``."""
     if name not in EXAMPLES:
-        raise ValueError(f"unknown example task {name!r}; known: {', '.join(sorted(EXAMPLES))}")
+        raise InputError(f"unknown example task {name!r}; known: {', '.join(sorted(EXAMPLES))}")
     if num < 1:
-        raise ValueError(f"num must be positive, got {num}")
+        raise InputError(f"num must be positive, got {num}")
     rng = np.random.default_rng([seed, sorted(EXAMPLES).index(name)])
     out, seen = [], set()
     for _ in range(50 * num):
@@ -104,7 +105,7 @@ def generate(name: str, num: int, *, seed: int = 0, **options: Any) -> list[dict
             out.append({"id": f"{name}-{len(out)}", **ex})
             if len(out) == num:
                 return out
-    raise ValueError(f"only {len(out)} distinct {name} examples exist with {options}; asked for {num}")
+    raise InputError(f"only {len(out)} distinct {name} examples exist with {options}; asked for {num}")
 
 
 def write_jsonl(path: str | Path, examples: list[dict[str, Any]]) -> Path:

@@ -258,7 +258,7 @@ def read_source(source: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> Sour
     """A JSONL file, a CSV file (by suffix) or a folder of ARC task files -> examples, ids checked unique."""
     path = Path(source)
     if max_size < 1:
-        raise ValueError(f"max_size must be positive, got {max_size}")
+        raise InputError(f"max_size must be positive, got {max_size}")
     if not path.exists():
         raise InputError("no such file or folder", file=str(path))
     skipped = 0

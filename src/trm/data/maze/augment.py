@@ -1,4 +1,4 @@
-"""Maze augmentation: the 8 symmetries of the square (SPEC section 4), via :mod:`trm.data.dihedral`.
+"""Maze augmentation: the 8 symmetries of the square, via :mod:`trm.data.dihedral` (as the TRM paper).
 
 The same transform is applied to question and answer, so a valid (shortest) path stays a valid
 (shortest) path of the same length. The label of a transformed maze is the transformed label of the

@@ -28,11 +28,13 @@ from typing import Any
 import numpy as np
 
 from trm.data.errors import InputError
-from trm.data.format import DatasetMetadata, atomic_write_text, write_split
+from trm.data.format import DatasetMetadata, write_split
 from trm.data.maze.augment import variants
 from trm.data.maze.generate import MazeRecord, generate_records, summarize
 from trm.data.maze.grid import PATH, VOCAB_SIZE, check_answer, format_maze, parse_maze
 from trm.data.maze.search import shortest_path_length
+from trm.data.output import building, check_output
+from trm.files import atomic_write_text
 
 HUB_REPO = "sapientinc/maze-30x30-hard-1k"
 CSV_COLUMNS = ("source", "question", "answer", "rating")
@@ -151,7 +153,7 @@ def _subsample(records: list[MazeRecord], size: int | None, rng: np.random.Gener
     if size is None or size >= len(records):
         return records
     if size <= 0:
-        raise ValueError(f"subsample size must be positive, got {size}")
+        raise InputError(f"subsample size must be positive, got {size}")
     keep = np.sort(rng.choice(len(records), size=size, replace=False))
     return [records[i] for i in keep]
 
@@ -185,49 +187,55 @@ def build_dataset(
     seed: int = 0,
     build_info: dict[str, Any] | None = None,
     statistics: bool = True,
+    force: bool = False,
 ) -> dict[str, DatasetMetadata]:
-    """Write ``out/train`` and ``out/test``; return their metadata (``build`` holds the options and stats)."""
+    """Write ``out/train`` and ``out/test``; return their metadata (``build`` holds the options and stats).
+
+    ``out`` is replaced only with ``force`` and only once both splits are written (:mod:`trm.data.output`).
+    """
+    check_output(out, force)
     rng = np.random.default_rng(seed)
     train = _subsample(list(train), subsample, rng)
     test = list(test)[:test_limit] if test_limit is not None else list(test)
     if not train or not test:
-        raise ValueError(f"need at least one training and one test maze, got {len(train)} and {len(test)}")
+        raise InputError(f"need at least one training and one test maze, got {len(train)} and {len(test)}")
     sides = {r.question.shape[0] for r in (*train, *test)}
     if len(sides) != 1:
-        raise ValueError(f"all mazes of a dataset must have one size, found sides {sorted(sides)}")
+        raise InputError(f"all mazes of a dataset must have one size, found sides {sorted(sides)}")
     side = sides.pop()
     train_q = {r.question.tobytes() for r in train}
     overlap = sum(r.question.tobytes() in train_q for r in test)
     result = {}
-    for split, records, aug in (("train", train, augment), ("test", test, False)):
-        info = dict(build_info or {})
-        info.update(
-            split=split,
-            seed=seed,
-            augment=aug,
-            subsample=subsample if split == "train" else None,
-            test_limit=test_limit if split == "test" else None,
-            num_mazes=len(records),
-            test_mazes_also_in_train=overlap,
-            labels_are_shortest=sum(
-                int(np.count_nonzero(r.answer == PATH)) + 1 == shortest_path_length(r.question)
-                for r in records
-            ),
-        )
-        if statistics:
-            info["statistics"] = summarize([r.question for r in records])
-        meta = DatasetMetadata(
-            task="maze",
-            vocab_size=VOCAB_SIZE,
-            seq_len=side * side,
-            grid_shape=(side, side),
-            num_puzzle_identifiers=1,
-            pad_id=0,
-            ignore_label_id=0,
-            build=info,
-        )
-        write_split(out, split, metadata=meta, **_arrays(records, aug))
-        result[split] = meta
+    with building(out, force) as tmp:
+        for split, records, aug in (("train", train, augment), ("test", test, False)):
+            info = dict(build_info or {})
+            info.update(
+                split=split,
+                seed=seed,
+                augment=aug,
+                subsample=subsample if split == "train" else None,
+                test_limit=test_limit if split == "test" else None,
+                num_mazes=len(records),
+                test_mazes_also_in_train=overlap,
+                labels_are_shortest=sum(
+                    int(np.count_nonzero(r.answer == PATH)) + 1 == shortest_path_length(r.question)
+                    for r in records
+                ),
+            )
+            if statistics:
+                info["statistics"] = summarize([r.question for r in records])
+            meta = DatasetMetadata(
+                task="maze",
+                vocab_size=VOCAB_SIZE,
+                seq_len=side * side,
+                grid_shape=(side, side),
+                num_puzzle_identifiers=1,
+                pad_id=0,
+                ignore_label_id=0,
+                build=info,
+            )
+            write_split(tmp, split, metadata=meta, **_arrays(records, aug))
+            result[split] = meta
     return result
 
 
@@ -235,6 +243,7 @@ def build_from_files(
     out: str | Path, train_csv: str | Path, test_csv: str | Path, *, side: int | None = None, **options: Any
 ) -> dict[str, DatasetMetadata]:
     """Build from two local CSV files in the hub layout (options as :func:`build_dataset`)."""
+    check_output(out, options.get("force", False))
     train, test = read_csv(train_csv, side=side), read_csv(test_csv, side=side)
     info = {"source": "files", "train_csv": str(train_csv), "test_csv": str(test_csv)}
     return build_dataset(out, train, test, build_info=info, **options)
@@ -244,6 +253,7 @@ def build_from_hub(
     out: str | Path, repo_id: str = HUB_REPO, *, revision: str | None = None, **options: Any
 ) -> dict[str, DatasetMetadata]:
     """Build from the hub dataset (default ``sapientinc/maze-30x30-hard-1k``, 30x30) or a local copy."""
+    check_output(out, options.get("force", False))
     files = download_hub(repo_id, revision=revision)
     train, test = read_csv(files["train"]), read_csv(files["test"])
     info = {"source": "hub", "repo_id": repo_id, "revision": revision}
@@ -268,6 +278,7 @@ def build_generated(
 
     ``csv_dir`` also writes them as ``train.csv``/``test.csv`` in the hub layout.
     """
+    check_output(out, options.get("force", False))
     gen = {"side": side, "min_path_len": min_path_len, "extra_open": extra_open, "corner_open": corner_open}
     train = generate_records(num_train, seed=seed, stream=0, progress=progress, **gen)
     test = generate_records(num_test, seed=seed, stream=1, progress=progress, **gen)

@@ -30,6 +30,7 @@ import numpy as np
 from trm.data import dihedral
 from trm.data.maze.grid import GOAL, OPEN, START, WALL
 from trm.data.maze.search import _bfs, count_shortest_paths, shortest_path_length, solve
+from trm.errors import InputError
 
 HUB_MIN_PATH_LEN = 110  # the hub's Maze-Hard mazes have shortest paths of about 110+ on 30x30
 
@@ -117,10 +118,10 @@ def generate_maze(
 ) -> np.ndarray:
     """One question grid [side, side]: one S, one G, a shortest path >= ``min_path_len`` moves."""
     if side < 3:
-        raise ValueError(f"maze side must be at least 3, got {side}")
+        raise InputError(f"maze side must be at least 3, got {side}")
     for name, p in (("extra_open", extra_open), ("corner_open", corner_open)):
         if not 0 <= p <= 1:
-            raise ValueError(f"{name} must be in [0, 1], got {p}")
+            raise InputError(f"{name} must be in [0, 1], got {p}")
     need = default_min_path_len(side) if min_path_len is None else min_path_len
     for _ in range(max_tries):
         grid = _spanning_tree(rng, side)

@@ -1,4 +1,4 @@
-"""Sudoku augmentation: validity-preserving symmetries, the same map on puzzle and solution (SPEC 4).
+"""Sudoku augmentation: validity-preserving symmetries, one map on puzzle and solution (as the TRM paper).
 
 One augmentation = relabel the digits 1..N by a random permutation (0 stays blank), transpose with
 probability 0.5, permute the bands (horizontal strips of boxes) and the rows inside each band, and the

@@ -33,10 +33,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from trm.data.errors import InputError
-from trm.data.format import DatasetMetadata, atomic_save_npy, atomic_write_text, write_split
+from trm.data.format import DatasetMetadata, atomic_save_npy, write_split
+from trm.data.output import building, check_output
 from trm.data.sudoku import augment_batch, box_shape, generate, to_tokens
 from trm.data.sudoku.sources import Pairs, Rejected, check_file, read_hub_csv
+from trm.errors import InputError
+from trm.files import atomic_write_text
 
 HUB_REPO = "sapientinc/sudoku-extreme"
 RATINGS_FILE = "ratings.json"
@@ -75,12 +77,6 @@ def rating_summary(ratings: np.ndarray) -> dict[str, Any]:
     }
 
 
-def check_out(out: str | Path, overwrite: bool) -> None:
-    """Refuse to replace a dataset unless asked (builders call this before any slow work)."""
-    if not overwrite and any((Path(out) / s).exists() for s in ("train", "test")):
-        raise FileExistsError(f"{out}: a dataset is already there (overwrite=True / --overwrite replaces it)")
-
-
 def write_dataset(
     out: str | Path,
     train: Pairs,
@@ -89,22 +85,25 @@ def write_dataset(
     num_aug: int,
     seed: int,
     build: dict[str, Any],
-    overwrite: bool = False,
+    force: bool = False,
     progress: bool = False,
+    rejected: list[Rejected] | None = None,
 ) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
-    """Augment the training puzzles and write both splits plus ``ratings.json``; returns (counts, ratings)."""
+    """Augment the training puzzles and write both splits plus ``ratings.json`` (and ``rejected.txt``
+    listing ``rejected``, one per line, when there are any); returns (counts, ratings). ``out`` is
+    replaced only when everything is written (:mod:`trm.data.output`)."""
     out = Path(out)
-    check_out(out, overwrite)
+    check_output(out, force)
     if num_aug < 0:
-        raise ValueError(f"num_aug must be >= 0, got {num_aug}")
+        raise InputError(f"num_aug must be >= 0, got {num_aug}")
     if not len(train.questions) or not len(test.questions):
-        raise ValueError(
+        raise InputError(
             f"both splits need puzzles (train {len(train.questions)}, test {len(test.questions)})"
         )
     n = train.questions.shape[1]
     if test.questions.shape[1] != n:
         k = test.questions.shape[1]
-        raise ValueError(f"train puzzles are {n}x{n} but test puzzles are {k}x{k}")
+        raise InputError(f"train puzzles are {n}x{n} but test puzzles are {k}x{k}")
     box_shape(n)
     ratings = {"train": rating_summary(train.ratings), "test": rating_summary(test.ratings)}
     rng = np.random.default_rng([seed, 2])
@@ -128,33 +127,38 @@ def write_dataset(
             np.arange(len(test.questions) + 1),
         ),
     }
-    for name, (x, y, groups) in splits.items():
-        meta = DatasetMetadata(
-            task="sudoku",
-            vocab_size=n + 2,
-            seq_len=n * n,
-            grid_shape=(n, n),
-            num_puzzle_identifiers=1,
-            ignore_label_id=0,
-            build={
-                **build,
-                "seed": seed,
-                "num_aug": num_aug if name == "train" else 0,
-                "ratings": ratings[name],
-            },
-        )
-        path = write_split(
-            out,
-            name,
-            inputs=x,
-            labels=y,
-            puzzle_identifiers=np.zeros(len(x), np.int32),  # one shared identifier, as the papers
-            puzzle_indices=np.arange(len(x) + 1),  # one example per puzzle
-            group_indices=groups,
-            metadata=meta,
-        )
-        atomic_save_npy(path / "ratings.npy", (train if name == "train" else test).ratings.astype(np.int64))
-    atomic_write_text(out / RATINGS_FILE, json.dumps(ratings, indent=2, sort_keys=True) + "\n")
+    with building(out, force) as tmp:
+        for name, (x, y, groups) in splits.items():
+            meta = DatasetMetadata(
+                task="sudoku",
+                vocab_size=n + 2,
+                seq_len=n * n,
+                grid_shape=(n, n),
+                num_puzzle_identifiers=1,
+                ignore_label_id=0,
+                build={
+                    **build,
+                    "seed": seed,
+                    "num_aug": num_aug if name == "train" else 0,
+                    "ratings": ratings[name],
+                },
+            )
+            path = write_split(
+                tmp,
+                name,
+                inputs=x,
+                labels=y,
+                puzzle_identifiers=np.zeros(len(x), np.int32),  # one shared identifier, as the papers
+                puzzle_indices=np.arange(len(x) + 1),  # one example per puzzle
+                group_indices=groups,
+                metadata=meta,
+            )
+            atomic_save_npy(
+                path / "ratings.npy", (train if name == "train" else test).ratings.astype(np.int64)
+            )
+        atomic_write_text(tmp / RATINGS_FILE, json.dumps(ratings, indent=2, sort_keys=True) + "\n")
+        if rejected:
+            atomic_write_text(tmp / REJECTED_FILE, "".join(f"{r}\n" for r in rejected))
     counts = {"train_puzzles": m, "train_examples": m * group, "test_puzzles": len(test.questions)}
     return counts, ratings
 
@@ -170,7 +174,7 @@ def build_from_hub(
     seed: int = 0,
     min_difficulty: int | None = None,
     cache_dir: str | None = None,
-    overwrite: bool = False,
+    force: bool = False,
     progress: bool = False,
 ) -> BuildReport:
     """The papers' Sudoku-Extreme set: ``subsample`` training puzzles (seeded; None: all) with ``num_aug``
@@ -179,7 +183,7 @@ def build_from_hub(
     from huggingface_hub import hf_hub_download
 
     start = time.perf_counter()
-    check_out(out, overwrite)
+    check_output(out, force)
     files = {
         s: hf_hub_download(repo_id, f"{s}.csv", repo_type="dataset", cache_dir=cache_dir)
         for s in ("train", "test")
@@ -208,7 +212,7 @@ def build_from_hub(
         "options": {"subsample": subsample, "test_limit": test_limit, "min_difficulty": min_difficulty},
     }
     counts, ratings = write_dataset(
-        out, train, test, num_aug=num_aug, seed=seed, build=build, overwrite=overwrite, progress=progress
+        out, train, test, num_aug=num_aug, seed=seed, build=build, force=force, progress=progress
     )
     return BuildReport(Path(out), counts, ratings, [], time.perf_counter() - start)
 
@@ -228,7 +232,7 @@ def build_from_files(
     num_aug: int = 100,
     seed: int = 0,
     strict: bool = False,
-    overwrite: bool = False,
+    force: bool = False,
     progress: bool = False,
 ) -> BuildReport:
     """Puzzles from local files (one per line, grids, or ``source,question,answer,rating`` CSV).
@@ -236,7 +240,7 @@ def build_from_files(
     Without ``test_path`` a seeded ``test_fraction`` of the training file is held out. ``train_count``
     keeps a seeded sub-sample of the training puzzles. Rejected puzzles are returned in the report."""
     start = time.perf_counter()
-    check_out(out, overwrite)
+    check_output(out, force)
     train, train_lines, rejected = check_file(train_path, strict=strict, progress=progress)
     if test_path is not None:
         test, _, test_rejected = check_file(test_path, strict=strict, progress=progress)
@@ -251,11 +255,13 @@ def build_from_files(
         train = _take(train, np.setdiff1d(np.arange(len(train.questions)), overlap))
     else:
         if not 0 < test_fraction < 1:
-            raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+            raise InputError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
         m = len(train.questions)
         num_test = min(max(1, round(m * test_fraction)), m - 1)
         if num_test < 1:
-            raise ValueError(f"{train_path}: {m} usable puzzle(s) cannot be split into train and test")
+            raise InputError(
+                f"{m} usable puzzle(s) cannot be split into train and test", file=str(train_path)
+            )
         order = np.random.default_rng([seed, 1]).permutation(m)
         test, train = _take(train, np.sort(order[:num_test])), _take(train, np.sort(order[num_test:]))
     if train_count is not None and train_count < len(train.questions):
@@ -277,13 +283,9 @@ def build_from_files(
         "rejected": len(rejected),
     }
     counts, ratings = write_dataset(
-        out, train, test, num_aug=num_aug, seed=seed, build=build, overwrite=overwrite, progress=progress
-    )
-    listing = Path(out) / REJECTED_FILE  # every rejected puzzle, one per line (none: no file)
-    if rejected:
-        atomic_write_text(listing, "".join(f"{r}\n" for r in rejected))
-    else:
-        listing.unlink(missing_ok=True)
+        out, train, test, num_aug=num_aug, seed=seed, build=build, force=force, progress=progress,
+        rejected=rejected,
+    )  # fmt: skip
     return BuildReport(Path(out), counts, ratings, rejected, time.perf_counter() - start)
 
 
@@ -330,7 +332,7 @@ def build_from_generator(
     max_rating: int | None = None,
     minimal: bool = True,
     seed: int = 0,
-    overwrite: bool = False,
+    force: bool = False,
     progress: bool = False,
     workers: int = 1,
 ) -> BuildReport:
@@ -340,9 +342,9 @@ def build_from_generator(
     ``workers`` processes generate in parallel; the result does not depend on it (puzzle i depends
     on (seed, i) only)."""
     if train_count <= 0 or test_count <= 0:
-        raise ValueError(f"train_count and test_count must be positive, got {train_count}, {test_count}")
+        raise InputError(f"train_count and test_count must be positive, got {train_count}, {test_count}")
     start = time.perf_counter()
-    check_out(out, overwrite)
+    check_output(out, force)
     lo = 0 if min_rating is None else min_rating
     target = (
         None
@@ -360,7 +362,7 @@ def build_from_generator(
             if len(found) >= need:
                 break
         else:
-            raise RuntimeError(
+            raise InputError(
                 f"only {len(found)} distinct {size}x{size} puzzles in {4 * need + 1000} draws; "
                 "ask for fewer puzzles or relax min_blanks / the rating range"
             )
@@ -393,7 +395,7 @@ def build_from_generator(
         num_aug=num_aug,
         seed=seed,
         build=build,
-        overwrite=overwrite,
+        force=force,
         progress=progress,
     )
     return BuildReport(Path(out), counts, ratings, [], time.perf_counter() - start)

@@ -30,6 +30,7 @@ import numpy as np
 
 from trm.data.sudoku.grid import box_shape
 from trm.data.sudoku.solver import geometry, initial_state, rate, search
+from trm.errors import InputError
 
 
 @dataclass
@@ -118,11 +119,11 @@ def generate(
     """
     box_shape(n)
     if not minimal and min_blanks is None:
-        raise ValueError("minimal=False needs min_blanks (how many clues to remove)")
+        raise InputError("minimal=False needs min_blanks (how many clues to remove)")
     if min_blanks is not None and not 0 <= min_blanks <= n * n:
-        raise ValueError(f"min_blanks must lie in 0..{n * n}")
+        raise InputError(f"min_blanks must lie in 0..{n * n}")
     if isinstance(target_rating, tuple) and (len(target_rating) != 2 or target_rating[0] > target_rating[1]):
-        raise ValueError("target_rating must be an int or a pair (lo, hi) with lo <= hi")
+        raise InputError("target_rating must be an int or a pair (lo, hi) with lo <= hi")
     out = []
     for i in range(start, start + count):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
@@ -137,7 +138,7 @@ def generate(
                 out.append(Generated(puzzle, np.array(solution, dtype=np.int64).reshape(n, n), rating))
                 break
         else:
-            raise RuntimeError(
+            raise InputError(
                 f"puzzle {i}: no {n}x{n} puzzle with min_blanks={min_blanks} and "
                 f"target_rating={target_rating} in {max_attempts} attempts; "
                 "relax the filters or raise max_attempts"

@@ -16,7 +16,8 @@ Design choices:
   the offending character: a missing cell points one past the last cell, a duplicate clue points at the
   later cell and its message names both cells (``r1c2`` = row 1, column 2).
 - Files (one puzzle per line, blank-line-separated grids, CSV) are read by :mod:`.files`.
-- Tokens (the dataset encoding of SPEC section 1): blank -> 1, digit d -> d + 1, PAD = 0, vocab N + 2.
+- Tokens (the Sudoku-Extreme encoding of the HRM and TRM reference code): blank -> 1, digit d -> d + 1,
+  PAD = 0, vocab N + 2.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def box_shape(n: int) -> tuple[int, int]:
     """(rows, cols) of a box in an N x N Sudoku: 4 -> (2, 2), 6 -> (2, 3), 9 -> (3, 3), 16 -> (4, 4)."""
     shapes = {4: (2, 2), 6: (2, 3), 9: (3, 3), 16: (4, 4)}
     if n not in shapes:
-        raise ValueError(f"unsupported Sudoku size {n}; supported: {', '.join(f'{s}x{s}' for s in SIZES)}")
+        raise InputError(f"unsupported Sudoku size {n}; supported: {', '.join(f'{s}x{s}' for s in SIZES)}")
     return shapes[n]
 
 
