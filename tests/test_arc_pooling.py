@@ -116,7 +116,7 @@ def test_cli_pools_checkpoints_like_the_api(dataset, tmp_path):
 
     from trm.checkpoints import load_any
     from trm.cli import app
-    from trm.data.arc.voting import predict_and_vote
+    from trm.evaluation.predict_vote import predict_and_vote
     from trm.training.loop import train
 
     cfg = _tiny_run(dataset, tmp_path / "run", max_steps=2, checkpoint_every=1, global_batch_size=4)

@@ -101,9 +101,10 @@ def evaluate(
 
     from trm.checkpoints import load_any
     from trm.data.arc.identifiers import VariantTable
-    from trm.data.arc.voting import VoteTable, predict_and_vote
+    from trm.data.arc.voting import VoteTable
     from trm.data.format import atomic_write_text
     from trm.device import pick_dtype
+    from trm.evaluation.predict_vote import predict_and_vote
 
     console = Console()
     if len(checkpoint) > 1 and not pool_votes:

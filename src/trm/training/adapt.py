@@ -119,7 +119,7 @@ def _vote(
     submission: Path | None = None,
     progress: bool = False,
 ) -> dict[str, float]:
-    from trm.data.arc.voting import predict_and_vote
+    from trm.evaluation.predict_vote import predict_and_vote
     from trm.training.rng import preserved_rng
 
     was_training = model.training
