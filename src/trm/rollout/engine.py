@@ -93,7 +93,9 @@ class _Feed:
                 self._it = None
                 break
             chunk = {k: np.asarray(v) for k, v in chunk.items()}
-            self._buf = chunk if self._buf is None else {k: np.concatenate([self._buf[k], chunk[k]]) for k in chunk}
+            self._buf = (
+                chunk if self._buf is None else {k: np.concatenate([self._buf[k], chunk[k]]) for k in chunk}
+            )
         if self._buf is None or count == 0 or _len(self._buf) == 0:
             return None
         out = {k: v[:count] for k, v in self._buf.items()}

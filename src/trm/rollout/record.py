@@ -66,7 +66,7 @@ class StepRecord:
             self._every_q.append(self._stepper.to_host(self.last_q).copy())
 
     def result(self, steps: int) -> Trajectories:
-        """The per-row results; ``steps`` is the rollout's N (rows that all stopped early are padded to it)."""
+        """The per-row results; ``steps`` is the rollout's N (a trace that stopped early is padded to it)."""
         host = self._stepper.to_host
         every = every_q = None
         if self.keep_every and self._every:

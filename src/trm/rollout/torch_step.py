@@ -29,7 +29,9 @@ class TorchStepper:
     def start(self, table: dict[str, Tensor]) -> Carry:
         return self.model.initial_carry(table)
 
-    def step(self, carry: Carry, table: dict[str, Tensor], reset: np.ndarray) -> tuple[Carry, Tensor, Tensor]:
+    def step(
+        self, carry: Carry, table: dict[str, Tensor], reset: np.ndarray | Tensor
+    ) -> tuple[Carry, Tensor, Tensor]:
         halted = torch.as_tensor(reset, device=carry.halted.device)
         carry, out = self.model(replace(carry, halted=halted), table)
         return carry, out.logits, halt_signal(out)
