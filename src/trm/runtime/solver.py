@@ -14,9 +14,9 @@ Design choices:
   (:func:`trm.rollout.engine.rollout`, torch-free), which loops it: step 1 feeds ``reset = True``
   (the graph starts from the model's y0, z0), later steps feed back ``y_out, z_out`` with ``reset =
   False``, so a slot keeps its puzzle for any number of steps (default ``trm.steps`` from the
-  metadata, i.e. N_sup unless the export chose another). Each step's argmax tokens and halting signal go through
-  :func:`trm.inference.trace.solve_in_batches`, the code the PyTorch solver uses, so answers, validity,
-  step trace and ``halted_at`` are built identically.
+  metadata, i.e. N_sup unless the export chose another). Each step's argmax tokens and halting
+  signal go through :func:`trm.inference.trace.solve_in_batches`, the code the PyTorch solver uses, so
+  answers, validity, step trace and ``halted_at`` are built identically.
 - A graph exported with a fixed batch size gets every chunk padded to that size (copies of the first
   row; their outputs are dropped); a dynamic graph takes any batch.
 - ``providers`` defaults to the CPU provider: the point of the runtime is small machines; pass e.g.
