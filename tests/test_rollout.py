@@ -70,7 +70,10 @@ def test_early_exit_with_continuous_batching_loads_each_row_once():
     firsts = [3, 1, 2, 9, 1, 4, 2]  # a row halts after inputs[0] steps (or at the limit, 5)
     done: dict[int, int] = {}
     pad = {"inputs": 0, "labels": -100}
-    for ev in rollout(toy, chunks(rows(firsts), 3), steps=5, slots=2, exit_on_halt=True, compact=False, pad=pad):
+    events = rollout(
+        toy, chunks(rows(firsts), 3), steps=5, slots=2, exit_on_halt=True, compact=False, pad=pad
+    )
+    for ev in events:
         for slot in np.flatnonzero(ev.done):
             assert ev.rows[slot] not in done
             done[int(ev.rows[slot])] = int(ev.steps[slot])

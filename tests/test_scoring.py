@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_evaluation import COLS, L, ROWS, VOCAB, StandIn
+from test_evaluation import COLS, ROWS, VOCAB, L, StandIn
 from trm.data.format import DatasetMetadata, open_split, write_split
 from trm.scoring import IGNORE_LABEL, mean_over_scored, score_predictions, scored_rows
 
