@@ -45,6 +45,11 @@ class Toy:
     def argmax(self, logits):
         return logits.argmax(-1)
 
+    def write(self, x, index, values):
+        out = x.copy()
+        out[index] = values
+        return out
+
 
 def rows(first_tokens, length: int = 3):
     inputs = np.tile(np.asarray(first_tokens)[:, None], (1, length))

@@ -61,6 +61,9 @@ class Stepper(Protocol):
 
     def argmax(self, logits: Any) -> Any: ...
 
+    def write(self, x: Any, index: Any, values: Any) -> Any:
+        """A copy of ``x`` with rows ``index`` set to ``values``."""
+
 
 @dataclass
 class StepEvent:
@@ -109,12 +112,8 @@ def _len(rows: Rows) -> int:
 
 def _put(stepper: Stepper, table: dict[str, Any], slots: np.ndarray, rows: Rows) -> dict[str, Any]:
     """A new table with ``rows`` written into ``slots`` (the old table may still be held by the model)."""
-    out = {}
-    for k, v in table.items():
-        v = v.copy() if isinstance(v, np.ndarray) else v.clone()
-        v[stepper.to_device(slots)] = stepper.to_device(np.asarray(rows[k]))
-        out[k] = v
-    return out
+    at = stepper.to_device(slots)
+    return {k: stepper.write(v, at, stepper.to_device(np.asarray(rows[k]))) for k, v in table.items()}
 
 
 def rollout(

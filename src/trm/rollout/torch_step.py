@@ -70,3 +70,8 @@ class TorchStepper:
 
     def argmax(self, logits: Tensor) -> Tensor:
         return logits.argmax(-1)
+
+    def write(self, x: Tensor, index: Tensor, values: Tensor) -> Tensor:
+        out = x.clone()
+        out[index] = values
+        return out

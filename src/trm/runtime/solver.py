@@ -191,3 +191,8 @@ class OnnxStepper:
 
     def argmax(self, logits: np.ndarray) -> np.ndarray:
         return logits.argmax(-1)
+
+    def write(self, x: np.ndarray, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        out = x.copy()
+        out[index] = values
+        return out
