@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+LIMIT = 100  # evaluated puzzles (a shared 2-core machine); batch sizes below leave a ragged last batch
+
 
 def _runs(model, split, tag: str, out: dict) -> None:
     import torch
@@ -32,15 +34,15 @@ def _runs(model, split, tag: str, out: dict) -> None:
         "all_b64": dict(batch_size=64),
         "all_b37_steps11": dict(batch_size=37, halt_max_steps=11),
         "early_b64": dict(batch_size=64, early_halt=True),
-        "early_b29": dict(batch_size=29, early_halt=True),
+        "early_b29_steps10": dict(batch_size=29, early_halt=True, halt_max_steps=10),
     }.items():
-        res = evaluate(model, split, return_predictions=True, **kw, **cpu)
+        res = evaluate(model, split, return_predictions=True, limit=LIMIT, **kw, **cpu)
         metrics = {k: v for k, v in res.metrics.items() if k not in ("seconds", "puzzles_per_second")}
         out[f"{tag}/{name}/metrics"] = np.array(json.dumps(metrics, sort_keys=True))
         for field in ("predictions", "q_halt", "steps"):
             out[f"{tag}/{name}/{field}"] = getattr(res, field)
     for spec in ("noise:k=3,sigma=0.3", "steps:n=10,exit=q+noise:k=2,sigma=0.2,select=vote"):
-        res = evaluate_ttc(model, split, spec, batch_size=16, max_rows=20, limit=40, **cpu)
+        res = evaluate_ttc(model, split, spec, batch_size=8, max_rows=10, limit=16, **cpu)
         metrics = {k: v for k, v in res.metrics.items() if k not in ("seconds", "puzzles_per_second")}
         out[f"{tag}/ttc:{spec}/metrics"] = np.array(json.dumps(metrics, sort_keys=True))
 
@@ -52,7 +54,7 @@ def dump(checkpoint: str, target: str) -> None:
     from trm.inference.solver import Solver
     from trm.inference.ttc import TTCRunner, parse_spec
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     solver = Solver.load(checkpoint, device="cpu")
     model = solver.model
     split = open_split(Path(checkpoint) / "data", "test")  # a run dir from `trm quickstart`
