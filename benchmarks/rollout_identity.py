@@ -3,8 +3,9 @@ the solver's traces, test-time compute and the ONNX runtime, on one checkpoint.
 
 Run the ``dump`` half under each version, then ``compare``:
 
-    PYTHONPATH=/path/to/old/src python benchmarks/rollout_identity.py dump RUN_DIR old.npz
-    PYTHONPATH=$PWD/src        python benchmarks/rollout_identity.py dump RUN_DIR new.npz
+    python benchmarks/rollout_identity.py relabel RUN_DIR     # optional: split "relabeled" (see relabel)
+    PYTHONPATH=/path/to/old/src python benchmarks/rollout_identity.py dump RUN_DIR old.npz [SPLIT]
+    PYTHONPATH=$PWD/src        python benchmarks/rollout_identity.py dump RUN_DIR new.npz [SPLIT]
     python benchmarks/rollout_identity.py compare old.npz new.npz
 
 ``dump`` uses only APIs both versions have. It runs the checkpoint as saved and again with its halting
@@ -47,7 +48,31 @@ def _runs(model, split, tag: str, out: dict) -> None:
         out[f"{tag}/ttc:{spec}/metrics"] = np.array(json.dumps(metrics, sort_keys=True))
 
 
-def dump(checkpoint: str, target: str) -> None:
+def relabel(run_dir: str) -> None:
+    """Write split ``relabeled``: the first LIMIT test questions, answered by the model itself after 8
+    steps (first half) or 3 steps (second half), so exact accuracy is neither 0 nor 1 and moves per step."""
+    import torch
+
+    from trm.data.format import open_split, write_split
+    from trm.evaluation.evaluate import evaluate
+    from trm.inference.solver import Solver
+
+    torch.set_num_threads(1)
+    model = Solver.load(run_dir, device="cpu").model
+    test = open_split(Path(run_dir) / "data", "test")
+    cpu = dict(device="cpu", dtype=torch.float32, batch_size=64, limit=LIMIT, return_predictions=True)
+    late = evaluate(model, test, halt_max_steps=8, **cpu).predictions
+    early = evaluate(model, test, halt_max_steps=3, **cpu).predictions
+    half = LIMIT // 2
+    labels = np.concatenate([late[:half], early[half:]])
+    write_split(
+        Path(run_dir) / "data", "relabeled", inputs=np.asarray(test.inputs[:LIMIT]), labels=labels,
+        puzzle_identifiers=np.zeros(LIMIT, np.int32), puzzle_indices=np.arange(LIMIT + 1),
+        group_indices=np.arange(LIMIT + 1), metadata=test.metadata,
+    )  # fmt: skip
+
+
+def dump(checkpoint: str, target: str, split_name: str = "test") -> None:
     import torch
 
     from trm.data.format import open_split
@@ -57,7 +82,7 @@ def dump(checkpoint: str, target: str) -> None:
     torch.set_num_threads(1)
     solver = Solver.load(checkpoint, device="cpu")
     model = solver.model
-    split = open_split(Path(checkpoint) / "data", "test")  # a run dir from `trm quickstart`
+    split = open_split(Path(checkpoint) / "data", split_name)  # a run dir from `trm quickstart`
     out: dict[str, np.ndarray] = {}
     for tag in ("saved", "perturbed"):
         if tag == "perturbed":
@@ -115,8 +140,10 @@ def compare(a_path: str, b_path: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "dump":
-        dump(sys.argv[2], sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "dump":
+        dump(*sys.argv[2:])
+    elif len(sys.argv) == 3 and sys.argv[1] == "relabel":
+        relabel(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
     else:
