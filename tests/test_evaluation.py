@@ -32,6 +32,7 @@ class StandIn(nn.Module):
     def __init__(self, n_sup: int = 4, solve_at: int = 2, q_learning: bool = False) -> None:
         super().__init__()
         self.config = SimpleNamespace(halt_max_steps=n_sup, vocab_size=VOCAB)
+        self.n_sup, self.calls_per_step, self.prefix_len, self.puzzle_emb = n_sup, 1, 0, None  # StepModel
         self.solve_at = solve_at
         self.q_learning = q_learning  # then q_halt is always 1 and q_continue drops below it at the halt step
         self.weight = nn.Parameter(torch.zeros(()))

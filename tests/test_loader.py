@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from trm.data.format import DatasetMetadata, open_split, write_split
-from trm.data.loader import IGNORE_INDEX, TrainLoader, epoch_order, eval_batches, num_eval_batches
+from trm.data.loader import TrainLoader, epoch_order, eval_batches, num_eval_batches
+from trm.scoring import IGNORE_LABEL
 
 SEQ = 3
 
@@ -101,7 +102,7 @@ def test_stream_is_the_concatenation_of_epochs_cut_into_batches(split):
     assert loader.epoch == 5 and loader.state_dict()["offset"] == 0
     b = batches[0]
     assert b["inputs"].shape == (5, SEQ) and b["inputs"].dtype == torch.int64
-    assert b["labels"].dtype == torch.int64 and (b["labels"][:, 0] == IGNORE_INDEX).all()
+    assert b["labels"].dtype == torch.int64 and (b["labels"][:, 0] == IGNORE_LABEL).all()
     assert torch.equal(b["labels"][:, 1:], b["inputs"][:, 1:])
     assert torch.equal(b["puzzle_identifiers"], b["inputs"][:, 1])  # identifier p+1 for puzzle p
 
@@ -162,7 +163,7 @@ def test_eval_batches_cover_every_example_once_with_padding(split):
     assert mask.sum() == 20 and torch.equal(index[mask], torch.arange(20))
     last = batches[-1]
     assert last["inputs"].shape == (8, SEQ) and last["mask"].tolist() == [True] * 4 + [False] * 4
-    assert (last["inputs"][4:] == 0).all() and (last["labels"][4:] == IGNORE_INDEX).all()
+    assert (last["inputs"][4:] == 0).all() and (last["labels"][4:] == IGNORE_LABEL).all()
     assert (last["index"][4:] == -1).all()
     real = torch.cat([b["inputs"] for b in batches])[mask]
     assert np.array_equal(real.numpy(), split.inputs[:])

@@ -72,6 +72,23 @@ def test_evaluation_scores_every_selection_against_the_plain_pass(run_dir):
     assert m["num_examples"] == 8 and m["candidates"] == 4 and m["puzzles_per_second"] > 0
 
 
+def test_early_halt_is_the_specs_early_exit_and_combines_with_it(run_dir):
+    """``trm eval --early-halt --ttc SPEC`` is SPEC with exit=q: one mechanism (the engine's early exit)."""
+    solver = Solver.load(run_dir, device="cpu")
+    split = open_split(run_dir / "data", "test")
+    kw = dict(batch_size=3, device="cpu", dtype=torch.float32)
+    flag = evaluate_ttc(solver.model, split, "noise:k=2,sigma=0.3", early_halt=True, **kw).metrics
+    spec = evaluate_ttc(solver.model, split, "steps:exit=q+noise:k=2,sigma=0.3", **kw).metrics
+    full = evaluate_ttc(solver.model, split, "noise:k=2,sigma=0.3", **kw).metrics
+    timing = ("seconds", "puzzles_per_second")
+    assert {k: v for k, v in flag.items() if k not in timing} == {
+        k: v for k, v in spec.items() if k not in timing
+    }
+    assert flag["calls_per_puzzle"] <= full["calls_per_puzzle"]
+    plain = evaluate(solver.model, split, early_halt=True, **kw).metrics  # the same exit without a spec
+    assert flag["exact_accuracy_candidate0"] == plain["exact_accuracy"]
+
+
 def test_verify_is_right_whenever_a_candidate_is_valid(puzzles):
     """A model that answers with the label on some candidates only: verify finds it, q need not."""
     from trm.data.tasks import get_task

@@ -129,7 +129,7 @@ class CopyModel(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.halt_max_steps = 2
+        self.n_sup, self.calls_per_step, self.prefix_len, self.puzzle_emb = 2, 1, 0, None  # StepModel
         self.w = nn.Parameter(torch.zeros(1))
 
     def initial_carry(self, batch):

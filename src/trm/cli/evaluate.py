@@ -50,7 +50,8 @@ def evaluate(
         bool,
         typer.Option(
             "--early-halt",
-            help="Stop each puzzle at its first q_halt > 0 (faster; the papers run all steps).",
+            help="Stop each puzzle at its first q_halt > 0 (faster; the papers run all steps); "
+            "with --ttc, every trajectory (the spec's exit=q).",
         ),
     ] = False,
     steps: Annotated[
@@ -110,13 +111,10 @@ def evaluate(
     if ttc is not None:
         from trm.evaluation.ttc import evaluate_ttc
 
-        if early_halt:
-            raise typer.BadParameter(
-                "with --ttc, ask for early exit in the spec: steps:exit=q", param_hint="--ttc"
-            )
         result = evaluate_ttc(
             model, ds, ttc, steps=steps or config.eval.halt_max_steps, batch_size=batch_size or 64,
-            device=dev, dtype=pick_dtype(dev, config.train.dtype), limit=limit, progress=progress,
+            device=dev, dtype=pick_dtype(dev, config.train.dtype), limit=limit, early_halt=early_halt,
+            progress=progress,
         )  # fmt: skip
     else:
         result = run_evaluation(

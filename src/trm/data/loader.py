@@ -36,8 +36,7 @@ import numpy as np
 import torch
 
 from trm.data.format import Split
-
-IGNORE_INDEX = -100  # label value skipped by the losses and metrics
+from trm.scoring import IGNORE_LABEL
 
 Batch = dict[str, torch.Tensor]
 
@@ -89,7 +88,7 @@ def make_batch(split: Split, index: np.ndarray) -> Batch:
     labels = np.asarray(split.labels[uniq], dtype=np.int64)[inverse]  # [B, L]
     ignore = split.metadata.ignore_label_id
     if ignore is not None:
-        labels[labels == ignore] = IGNORE_INDEX
+        labels[labels == ignore] = IGNORE_LABEL
     puzzle_of_example = np.searchsorted(split.puzzle_indices, index, side="right") - 1  # [B]
     identifiers = np.asarray(split.puzzle_identifiers[puzzle_of_example], dtype=np.int64)  # [B]
     return {
@@ -289,7 +288,7 @@ def eval_batches(
         batch = make_batch(split, np.where(real, index, 0))
         pad = torch.from_numpy(~real)
         batch["inputs"][pad] = pad_id
-        batch["labels"][pad] = IGNORE_INDEX
+        batch["labels"][pad] = IGNORE_LABEL
         batch["puzzle_identifiers"][pad] = 0
         batch["mask"] = torch.from_numpy(real)
         batch["index"] = torch.from_numpy(np.where(real, index, -1))

@@ -9,14 +9,17 @@ Design choices:
   ``exact_accuracy_step_k`` for k = 1..N, the final ``exact_accuracy`` / ``token_accuracy``, and the
   halting statistics of :func:`trm.evaluation.metrics.halting_stats` (what stopping at the first
   ``q_halt > 0`` would have scored, and how many network calls it would have saved). With Q-learning
-  halting (HRM) the head fires when ``q_halt > q_continue`` instead (see ``metrics.halt_signal``).
-- **More steps than N_sup.** The model marks a slot halted once it has taken N_sup steps; we clear the
-  halted flags before every call after the first, so a slot keeps its puzzle for all N steps, whatever N.
-- **Early halting** (``early_halt=True``): continuous batching. A slot stops when its ``q_halt > 0`` (or
-  after N steps); its prediction is recorded and the next call loads a new example into it, so finished
-  puzzles cost nothing more. Reports accuracy, mean steps and puzzles/s; no per-step accuracy.
+  halting (HRM) the head fires when ``q_halt > q_continue`` instead (see ``trm.rollout.halt_signal``).
+- **One engine.** Both modes are :func:`trm.rollout.rollout` (``docs/design.md``): ``batch_size`` slots,
+  N steps per example, whatever the model's own N_sup (the engine, not the model, decides when a slot
+  takes a new example). Idle slots of the last batch hold padding rows, so shapes never change.
+- **Early halting** (``early_halt=True``): the engine's early exit with continuous batching. A slot
+  stops when its ``q_halt > 0`` (or after N steps); its prediction is recorded and the next call loads a
+  new example into it, so finished puzzles cost nothing more. Reports accuracy, mean steps and
+  puzzles/s; no per-step accuracy. The test-time compute ``exit=q`` is the same early exit.
 - **Padding never counts.** Rows with ``mask`` False (the padded tail of the last batch) are dropped
-  before anything is scored.
+  before anything is scored; examples with no scored cell are left out of every accuracy, halting and
+  step statistic (:mod:`trm.scoring`'s rule; a note says how many).
 - **Task metrics.** ``trm.data.tasks.get_task(metadata.task).metrics(inputs, preds, labels)`` is merged in
   (means over examples), on the split's stored tokens. A task name with no registered codec (e.g. a
   split from the reference builders, named after its folder) skips task metrics and says so in
@@ -28,7 +31,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,7 +43,10 @@ from tqdm.auto import tqdm
 from trm.data.format import Split, token_dtype
 from trm.data.loader import eval_batches
 from trm.device import autocast, pick_device, pick_dtype
-from trm.evaluation.metrics import halt_signal, halting_stats, score_predictions, task_metric_means
+from trm.evaluation.metrics import halting_stats, task_metric_means
+from trm.rollout import rollout, rollout_steps
+from trm.rollout.torch_step import TorchStepper
+from trm.scoring import IGNORE_LABEL, score_predictions, scored_rows
 
 Batch = dict[str, torch.Tensor]
 MODEL_KEYS = ("inputs", "labels", "puzzle_identifiers")
@@ -55,7 +62,7 @@ class EvalResult:
     early_halt: bool = False
     notes: list[str] = field(default_factory=list)
     predictions: np.ndarray | None = None  # [E, L] tokens at the final (or halting) step
-    q_halt: np.ndarray | None = None  # [E] float32 halting signal at that step (see metrics.halt_signal)
+    q_halt: np.ndarray | None = None  # [E] float32 halting signal at that step (trm.rollout.halt_signal)
     steps: np.ndarray | None = None  # [E] int supervision steps taken
     indices: np.ndarray | None = None  # [E] example index in the split
 
@@ -89,125 +96,56 @@ def _task_metrics(split: Split, preds: np.ndarray, notes: list[str]) -> dict[str
     return task_metric_means(task.metrics(inputs, preds, labels), e)
 
 
-def _to_device(batch: Batch, device: torch.device) -> Batch:
-    return {k: batch[k].to(device, non_blocking=True) for k in MODEL_KEYS}
-
-
-def _run_all_steps(
-    model: nn.Module, batches, n: int, device: torch.device, e: int, seq_len: int, tok_dtype, bar
-):
-    """Every example for all n steps. Returns per-example arrays over examples 0..e-1."""
-    correct = np.zeros((e, n), dtype=bool)  # exact match after each step
-    q_halt = np.zeros((e, n), dtype=np.float32)
-    token = np.zeros(e, dtype=np.float32)  # token accuracy at the final step
-    preds = np.zeros((e, seq_len), dtype=tok_dtype)  # final-step predictions
+def _rows(batches, real_rows: list[int]) -> Iterator[dict[str, np.ndarray]]:
+    """The real rows of the eval batches (padding dropped), in order: rollout row r is example r."""
     for batch in batches:
-        real = batch["mask"].numpy()  # [B]
-        idx = batch["index"].numpy()[real]  # [b] example indices of the real rows
-        data = _to_device(batch, device)
-        carry = model.initial_carry(data)  # all halted: the first call loads the batch
+        real = batch["mask"].numpy()
+        index = batch["index"].numpy()[real]
+        if not np.array_equal(index, np.arange(real_rows[0], real_rows[0] + len(index))):
+            raise RuntimeError(f"eval batches out of order at example {real_rows[0]}")  # loader contract
+        real_rows[0] += len(index)
+        yield {k: batch[k].numpy()[real] for k in MODEL_KEYS}
+
+
+def _run_all_steps(stepper: TorchStepper, rows, n: int, batch_size: int, pad, out: dict, bar) -> None:
+    """Every example for all n steps, batch_size at a time: fills out["correct"] [E, n], out["q"] [E, n],
+    and token accuracy, predictions and "scored" at the final step."""
+    step_correct, step_q = [], []  # per step, on the device: flushed when the batch's rows finish
+    for ev in rollout(stepper, rows, steps=n, slots=batch_size, compact=False, pad=pad):
+        exact, tok = score_predictions(ev.pred, ev.table["labels"])
+        step_correct.append(exact)
+        step_q.append(ev.signal)
+        if not ev.done.any():
+            continue
+        real = ev.active  # without early exit the rows of a batch finish together, after step n
+        idx = ev.rows[real]
+        out["correct"][idx] = torch.stack(step_correct, 1).cpu().numpy()[real]  # [b, n]
+        out["q"][idx] = torch.stack(step_q, 1).cpu().numpy()[real]
+        out["token"][idx] = tok.cpu().numpy()[real]
+        out["preds"][idx] = ev.pred.cpu().numpy()[real].astype(out["preds"].dtype)
+        out["scored"][idx] = scored_rows(ev.table["labels"]).cpu().numpy()[real]
         step_correct, step_q = [], []
-        for k in range(n):
-            if k:  # keep every slot on its puzzle, even past the model's own N_sup
-                carry = replace(carry, halted=torch.zeros_like(carry.halted))
-            carry, out = model(carry, data)
-            pred = out.logits.argmax(-1)  # [B, L]
-            exact, tok = score_predictions(pred, data["labels"])
-            step_correct.append(exact)
-            step_q.append(halt_signal(out))
-        correct[idx] = torch.stack(step_correct, 1).cpu().numpy()[real]  # [b, n]
-        q_halt[idx] = torch.stack(step_q, 1).cpu().numpy()[real]
-        token[idx] = tok.cpu().numpy()[real]
-        preds[idx] = pred.cpu().numpy()[real].astype(tok_dtype)
         bar.update(len(idx))
-    return correct, q_halt, token, preds
 
 
-class _RowFeeder:
-    """Real rows of the eval batches, handed out a few at a time (for continuous batching)."""
-
-    def __init__(self, batches) -> None:
-        self._it = iter(batches)
-        self._buf: Batch | None = None
-
-    def take(self, count: int) -> Batch | None:
-        """Up to ``count`` rows (inputs, labels, puzzle_identifiers, index), or None when exhausted."""
-        while (self._buf is None or len(self._buf["index"]) < count) and self._it is not None:
-            batch = next(self._it, None)
-            if batch is None:
-                self._it = None
-                break
-            real = batch["mask"]
-            rows = {k: batch[k][real] for k in (*MODEL_KEYS, "index")}
-            self._buf = rows if self._buf is None else {k: torch.cat([self._buf[k], rows[k]]) for k in rows}
-        if self._buf is None or len(self._buf["index"]) == 0 or count == 0:
-            return None
-        out = {k: v[:count] for k, v in self._buf.items()}
-        self._buf = {k: v[count:] for k, v in self._buf.items()}
-        return out
-
-
-def _run_early_halt(
-    model: nn.Module, batches, n: int, device, batch_size: int, e: int, seq_len, pad_id: int, tok_dtype, bar
-):
-    """Continuous batching: a slot that halts (q_halt > 0 or n steps) takes the next example."""
-    correct = np.zeros(e, dtype=bool)
-    token = np.zeros(e, dtype=np.float32)
-    q_final = np.zeros(e, dtype=np.float32)
-    steps_taken = np.zeros(e, dtype=np.int64)
-    preds = np.zeros((e, seq_len), dtype=tok_dtype)
-    feeder = _RowFeeder(batches)
-    first = feeder.take(batch_size)
-    if first is None:
-        return correct, token, q_final, steps_taken, preds
-    b = batch_size
-    slots: Batch = {  # the example each slot holds, on the device
-        "inputs": torch.full((b, seq_len), pad_id, dtype=torch.long, device=device),
-        "labels": torch.full((b, seq_len), -100, dtype=torch.long, device=device),
-        "puzzle_identifiers": torch.zeros(b, dtype=torch.long, device=device),
-    }
-    slot_index = torch.full((b,), -1, dtype=torch.long)  # example index per slot, -1 = idle (CPU)
-    slot_steps = torch.zeros(b, dtype=torch.long, device=device)
-    halted = torch.ones(b, dtype=torch.bool, device=device)
-    carry, new = None, first
-    while True:
-        free = halted.nonzero().squeeze(1).cpu()  # [f] slots to (re)load
-        count = 0 if new is None else len(new["index"])
-        if count:
-            dst = free[:count].to(device)
-            for k in MODEL_KEYS:
-                slots[k][dst] = new[k].to(device)
-            slot_index[free[:count]] = new["index"]
-            slot_steps[dst] = 0
-        idle = free[count:]
-        if len(idle):  # nothing left to load: the slot idles on a padding row (computed, never read)
-            slot_index[idle] = -1
-            idle = idle.to(device)
-            slots["inputs"][idle], slots["labels"][idle], slots["puzzle_identifiers"][idle] = pad_id, -100, 0
-        active_cpu = slot_index >= 0  # [B]
-        if not bool(active_cpu.any()):
-            break
-        active = active_cpu.to(device)
-        data = {k: v.clone() for k, v in slots.items()}  # the model may keep references to its batch
-        carry = model.initial_carry(data) if carry is None else replace(carry, halted=halted.clone())
-        carry, out = model(carry, data)
-        slot_steps += 1
-        signal = halt_signal(out)  # [B] > 0: the halting head says stop
-        done = active & ((signal > 0) | (slot_steps >= n))  # [B]
-        if bool(done.any()):
-            pred = out.logits.argmax(-1)  # [B, L]
-            exact, tok = score_predictions(pred, data["labels"])
-            sel = done.nonzero().squeeze(1)
-            idx = slot_index[sel.cpu()].numpy()
-            correct[idx] = exact[sel].cpu().numpy()
-            token[idx] = tok[sel].cpu().numpy()
-            q_final[idx] = signal[sel].cpu().numpy()
-            steps_taken[idx] = slot_steps[sel].cpu().numpy()
-            preds[idx] = pred[sel].cpu().numpy().astype(tok_dtype)
-            bar.update(len(idx))
-        halted = done | ~active
-        new = feeder.take(int(halted.sum()))
-    return correct, token, q_final, steps_taken, preds
+def _run_early_halt(stepper: TorchStepper, rows, n: int, batch_size: int, pad, out: dict, bar) -> None:
+    """Continuous batching: a slot whose row halts (signal > 0, or n steps) takes the next example.
+    Fills out["correct"], out["token"], out["q"], out["steps"], out["preds"], out["scored"] at each
+    example's halting step."""
+    for ev in rollout(stepper, rows, steps=n, slots=batch_size, exit_on_halt=True, compact=False, pad=pad):
+        if not ev.done.any():
+            continue
+        exact, tok = score_predictions(ev.pred, ev.table["labels"])
+        sel = np.flatnonzero(ev.done)
+        at = stepper.to_device(sel)
+        idx = ev.rows[sel]
+        out["correct"][idx] = exact[at].cpu().numpy()
+        out["token"][idx] = tok[at].cpu().numpy()
+        out["q"][idx] = ev.signal[at].cpu().numpy()
+        out["steps"][idx] = ev.steps[sel]
+        out["preds"][idx] = ev.pred[at].cpu().numpy().astype(out["preds"].dtype)
+        out["scored"][idx] = scored_rows(ev.table["labels"][at]).cpu().numpy()
+        bar.update(len(idx))
 
 
 def evaluate(
@@ -232,15 +170,23 @@ def evaluate(
     dtype = pick_dtype(device, dtype) if isinstance(dtype, str) else dtype
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    n = int(halt_max_steps or getattr(model, "halt_max_steps", None) or model.config.halt_max_steps)
-    if n <= 0:
-        raise ValueError(f"halt_max_steps must be positive, got {n}")
+    n = rollout_steps(halt_max_steps, model.n_sup)
     e = _num_eval_examples(split, limit)
     if e == 0:
         raise ValueError(f"{split.path}: no examples to evaluate")
     meta = split.metadata
     tok_dtype = token_dtype(max(meta.vocab_size, int(getattr(model.config, "vocab_size", 0) or 0)))
-    batches = eval_batches(split, batch_size, limit)
+    rows = _rows(eval_batches(split, batch_size, limit), [0])
+    pad = {"inputs": meta.pad_id, "labels": IGNORE_LABEL, "puzzle_identifiers": 0}  # idle slots
+    shape = (e, n) if not early_halt else (e,)
+    out = {
+        "correct": np.zeros(shape, dtype=bool),  # exact match (after each step, or at the halting step)
+        "q": np.zeros(shape, dtype=np.float32),  # halting signal there
+        "token": np.zeros(e, dtype=np.float32),  # token accuracy at the final (or halting) step
+        "steps": np.full(e, n, dtype=np.int64),  # supervision steps taken
+        "preds": np.zeros((e, meta.seq_len), dtype=tok_dtype),  # final (or halting) step's tokens
+        "scored": np.zeros(e, dtype=bool),  # the example has a scored cell (trm.scoring)
+    }
     notes: list[str] = []
     was_training = model.training
     model.eval()
@@ -248,31 +194,32 @@ def evaluate(
     bar = tqdm(total=e, desc="eval", unit="ex", disable=not progress, leave=False)
     try:
         with torch.inference_mode(), autocast(device, dtype):
-            if early_halt:
-                correct, token, q_final, steps, preds = _run_early_halt(
-                    model, batches, n, device, batch_size, e, meta.seq_len, meta.pad_id, tok_dtype, bar
-                )
-            else:
-                correct_k, q_k, token, preds = _run_all_steps(
-                    model, batches, n, device, e, meta.seq_len, tok_dtype, bar
-                )
-                correct, q_final, steps = correct_k[:, -1], q_k[:, -1], np.full(e, n, dtype=np.int64)
+            run = _run_early_halt if early_halt else _run_all_steps
+            run(TorchStepper(model, device), rows, n, batch_size, pad, out, bar)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
     finally:
         bar.close()
         model.train(was_training)
     seconds = time.perf_counter() - start
+    scored, preds, steps = out["scored"], out["preds"], out["steps"]
+    if not scored.any():
+        raise ValueError(f"{split.path}: no example has a scored cell (every label is ignored)")
+    if not scored.all():
+        notes.append(f"{int((~scored).sum())} examples with no scored cell are left out of the accuracies")
+    correct_k, q_k = out["correct"][scored], out["q"][scored]  # [E', n] or [E'] (trm.scoring's rule)
+    correct, q_final = (correct_k, q_k) if early_halt else (correct_k[:, -1], q_k[:, -1])
+    kept_steps = steps[scored]
 
     metrics: dict[str, float] = {
         "num_examples": float(e),
         "halt_max_steps": float(n),
         "exact_accuracy": float(correct.mean()),
-        "token_accuracy": float(token.mean()),
+        "token_accuracy": float(out["token"][scored].mean()),
     }
     if early_halt:
-        metrics["mean_steps"] = float(steps.mean())
-        metrics["calls_saved"] = float(1.0 - steps.mean() / n)
+        metrics["mean_steps"] = float(kept_steps.mean())
+        metrics["calls_saved"] = float(1.0 - kept_steps.mean() / n)
         metrics["halt_accuracy"] = float(((q_final > 0) == correct).mean())
         metrics["never_halted"] = float((q_final <= 0).mean())
     else:
@@ -288,7 +235,8 @@ def evaluate(
         metrics=metrics, task=meta.task, split=str(split.path), early_halt=early_halt, notes=notes
     )
     if return_predictions:
-        result.predictions, result.q_halt, result.steps = preds, q_final, steps
+        q_all = out["q"] if early_halt else out["q"][:, -1]
+        result.predictions, result.q_halt, result.steps = preds, q_all, steps
         result.indices = np.arange(e, dtype=np.int64)
     return result
 

@@ -2,48 +2,26 @@
 
 Design choices:
 
-- **What counts.** A cell is scored when its label is not -100 (the loader turns the dataset's
-  ``ignore_label_id`` into -100). An example is *exactly right* when every scored cell is right; its
-  *token accuracy* is the fraction of its scored cells that are right, and the split's token accuracy is
-  the mean of that over examples (as the reference reports it). An example with no scored cell counts as
-  exactly right with token accuracy 1 (there is nothing to get wrong).
+- **What counts** is :mod:`trm.scoring`'s rule (re-exported here as :func:`score_predictions`): an
+  example is *exactly right* when it has scored cells and every one is right; its *token accuracy* is
+  the fraction of its scored cells that are right, and the split's token accuracy is the mean of that
+  over examples (as the reference reports it). Examples with no scored cell are left out of every
+  accuracy and halting statistic (the caller passes only the scored ones).
 - **Halting is read, not obeyed.** The papers' protocol runs every example for all N supervision steps;
   :func:`halting_stats` then reads off what the learned halting head *would* have done (stop at the first
   step with ``q_halt > 0``), from the same run, so the two numbers are comparable.
 - **The halting signal** is ``q_halt`` for TRM's single logit and ``q_halt - q_continue`` for
-  Q-learning halting (:func:`halt_signal`); "the head fires" means the signal is > 0 either way.
+  Q-learning halting (:func:`trm.rollout.halt_signal`); "the head fires" means the signal is > 0.
 - Everything here takes arrays of already-collected per-step results; no model, no device.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import torch
 
-IGNORE_INDEX = -100
+from trm.scoring import score_predictions
 
-
-def score_predictions(preds: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """preds, labels [B, L] long -> (exact [B] bool, token_fraction [B] float32)."""
-    scored = labels != IGNORE_INDEX  # [B, L]
-    right = (preds == labels) & scored  # [B, L]
-    n_scored = scored.sum(-1)  # [B]
-    n_right = right.sum(-1)  # [B]
-    exact = n_right == n_scored  # [B]
-    token = torch.where(
-        n_scored > 0, n_right.float() / n_scored.clamp(min=1).float(), torch.ones_like(n_right.float())
-    )
-    return exact, token
-
-
-def halt_signal(output: Any) -> torch.Tensor:
-    """[B] float32 whose sign is the halting head's decision: q_halt (TRM's single logit), or
-    q_halt - q_continue with Q-learning halting (HRM's ACT halts when q_halt > q_continue)."""
-    if output.q_continue is None:
-        return output.q_halt.float()
-    return (output.q_halt - output.q_continue).float()
+__all__ = ["first_halt_step", "halting_stats", "score_predictions", "task_metric_means"]
 
 
 def first_halt_step(q_halt: np.ndarray) -> np.ndarray:

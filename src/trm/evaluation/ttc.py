@@ -12,6 +12,9 @@ Design choices:
 - **Cost**: ``calls_per_puzzle`` is the mean number of network calls spent per puzzle (counted from the
   steps each trajectory took); ``calls_ratio`` divides it by the plain pass's calls (the model's N_sup
   steps x T(n+1)). ``puzzles_per_second`` is wall-clock over the whole run.
+- **Early exit** (``exit=q``, or ``early_halt=True`` as ``trm eval --early-halt --ttc`` passes) is the
+  rollout engine's early halting, the one ``trm eval --early-halt`` uses without a spec.
+- **Scoring** is :mod:`trm.scoring`'s: puzzles with no scored cell are left out of the accuracies.
 - Batches come from :func:`trm.data.loader.eval_batches` (``batch_size`` puzzles, padding dropped);
   the engine cuts each batch's P x K rows into chunks of ``max_rows``.
 """
@@ -31,19 +34,14 @@ from trm.data.loader import eval_batches
 from trm.data.tasks import get_task
 from trm.device import pick_device, pick_dtype
 from trm.evaluation.evaluate import EvalResult, _num_eval_examples
-from trm.evaluation.metrics import IGNORE_INDEX, task_metric_means
+from trm.evaluation.metrics import task_metric_means
 from trm.inference.ttc import SELECTIONS, TTCRunner, TTCSpec, parse_spec, rule_verdicts
+from trm.scoring import mean_over_scored, score_predictions, scored_rows
 
 
 def _exact(preds: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """preds [..., L], labels [..., L] -> [...] bool: every scored cell right."""
-    return ((preds == labels) | (labels == IGNORE_INDEX)).all(axis=-1)
-
-
-def _token(preds: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    scored = labels != IGNORE_INDEX
-    n = scored.sum(-1)
-    return np.where(n > 0, ((preds == labels) & scored).sum(-1) / np.maximum(n, 1), 1.0)
+    """preds [..., L], labels [..., L] -> [...] bool: exactly right by :mod:`trm.scoring`'s rule."""
+    return score_predictions(preds, labels)[0]
 
 
 def evaluate_ttc(
@@ -57,15 +55,19 @@ def evaluate_ttc(
     device: torch.device | str = "auto",
     dtype: torch.dtype | str = "auto",
     limit: int | None = None,
+    early_halt: bool = False,
     progress: bool = False,
 ) -> EvalResult:
     """Score ``spec`` on ``split`` (the first ``limit`` puzzles if given); see the module docstring.
 
     ``steps`` sets the spec's step count when the spec has none (``trm eval --steps``); ``batch_size``
-    counts puzzles, each of which brings K candidate rows."""
+    counts puzzles, each of which brings K candidate rows. ``early_halt`` (``trm eval --early-halt``) turns
+    on the spec's early exit (``exit=q``): the same mechanism, the rollout engine's ``exit_on_halt``."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     if steps is not None and spec.steps is None:
         spec = replace(spec, steps=steps)
+    if early_halt:
+        spec = replace(spec, early_exit=True)
     device = pick_device(device) if isinstance(device, str) else device
     dtype = pick_dtype(device, dtype) if isinstance(dtype, str) else dtype
     meta = split.metadata
@@ -85,6 +87,7 @@ def evaluate_ttc(
     )
     right = {s: np.zeros(e, dtype=bool) for s in (*SELECTIONS, "candidate0", "any")}
     token = np.zeros(e)
+    scored = np.zeros(e, dtype=bool)  # examples with a scored cell: the only ones averaged (trm.scoring)
     chosen_all = np.zeros((e, meta.seq_len), dtype=np.int64)
     inputs_all = np.zeros((e, meta.seq_len), dtype=np.int64)
     calls = np.zeros(e, dtype=np.int64)
@@ -108,7 +111,8 @@ def evaluate_ttc(
                 pred = cands.chosen(pick, at)
                 right[how][idx] = _exact(pred, labels)
                 if how == spec.select:
-                    chosen_all[idx], token[idx] = pred, _token(pred, labels)
+                    chosen_all[idx], token[idx] = pred, score_predictions(pred, labels)[1]
+            scored[idx] = scored_rows(labels)
             right["candidate0"][idx] = _exact(cands.last[:, 0], labels)
             any_best = _exact(cands.best, labels[:, None]).any(1)
             right["any"][idx] = any_best | _exact(cands.last, labels[:, None]).any(1)
@@ -120,17 +124,16 @@ def evaluate_ttc(
         bar.close()
         model.train(was_training)
     seconds = time.perf_counter() - start
-    trained_steps = int(getattr(model, "halt_max_steps", None) or model.config.halt_max_steps)
-    plain_calls = trained_steps * ttc.calls_per_step
+    plain_calls = model.n_sup * ttc.calls_per_step
     metrics: dict[str, float] = {
         "num_examples": float(e),
         "halt_max_steps": float(ttc.steps),
         "candidates": float(spec.candidates),
-        "exact_accuracy": float(right[spec.select].mean()),
-        "token_accuracy": float(token.mean()),
+        "exact_accuracy": mean_over_scored(right[spec.select], scored),
+        "token_accuracy": mean_over_scored(token, scored),
     }
     for name in (*SELECTIONS, "candidate0", "any"):
-        metrics[f"exact_accuracy_{name}"] = float(right[name].mean())
+        metrics[f"exact_accuracy_{name}"] = mean_over_scored(right[name], scored)
     metrics["calls_per_puzzle"] = float(calls.mean())
     metrics["calls_ratio"] = float(calls.mean() / plain_calls)
     labels_all = np.asarray(split.labels[:e])

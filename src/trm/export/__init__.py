@@ -34,7 +34,7 @@ def export_model(
     from trm import __version__
     from trm.export.onnx_step import export_step
 
-    n_sup = int(getattr(model, "halt_max_steps", None) or model.config.halt_max_steps)
+    n_sup = model.n_sup
     if steps is not None and steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
     if quantize not in (None, "int8"):

@@ -7,8 +7,9 @@ The graph (names are the ONNX input/output names; B = batch, L = cells, S = pref
 
 It is the model's own ``forward(carry, batch)`` in eval mode: slots with ``reset`` start from the
 model's y0, z0 (stored in the graph), the others continue from (y, z); the step runs T(n+1) network
-calls; ``halt_signal`` is :func:`trm.evaluation.metrics.halt_signal` (q_halt, or q_halt - q_continue
-with Q-learning halting), whose sign is the halting head's decision.
+calls; ``halt_signal`` is :func:`trm.rollout.halt_signal` (q_halt, or q_halt - q_continue with
+Q-learning halting), whose sign is the halting head's decision. The traced step is the rollout
+engine's torch step (:class:`trm.rollout.torch_step.TorchStepper`), with ``reset`` as its input.
 
 Design choices:
 
@@ -45,8 +46,8 @@ import torch
 from torch import Tensor, nn
 
 from trm.data.format import atomic_file
-from trm.evaluation.metrics import halt_signal
 from trm.models.carry import Carry
+from trm.rollout.torch_step import TorchStepper
 from trm.runtime.metadata import INPUTS, OUTPUTS
 
 OPSET = 18
@@ -66,8 +67,8 @@ class SupervisionStep(nn.Module):
         batch = {"inputs": inputs, "puzzle_identifiers": puzzle_identifiers}
         steps = torch.zeros(inputs.shape[0], dtype=torch.int32, device=inputs.device)
         carry = Carry(y=y, z=z, steps=steps, halted=reset, data=batch)
-        new, output = self.model(carry, batch)
-        return new.y, new.z, output.logits, halt_signal(output)
+        new, logits, signal = TorchStepper(self.model, inputs.device).step(carry, batch, reset)
+        return new.y, new.z, logits, signal
 
 
 def example_args(model: nn.Module, batch: int, seed: int = 0) -> tuple[Tensor, ...]:

@@ -5,9 +5,9 @@ Design choices:
 - **Task-generic.** A puzzle is read, encoded and decoded by the codec of the dataset's task
   (:func:`trm.data.tasks.get_task` on ``metadata.task``); the solver never knows what a Sudoku is.
 - **The evaluation protocol, one puzzle at a time.** All N supervision steps run (N = ``steps``, default
-  the model's N_sup; more than N_sup is allowed: the halted flags are cleared before every call after the
-  first, so the slot keeps its puzzle). The answer is the last step's grid; ``halted_at`` is the first
-  step whose q_halt > 0, i.e. where the halting head would have stopped.
+  the model's N_sup; more than N_sup is allowed), through the rollout engine (:mod:`trm.rollout`) with
+  its step record. The answer is the last step's grid; ``halted_at`` is the first step whose q_halt > 0,
+  i.e. where the halting head would have stopped.
 - **A trace of every step**: the decoded grid, which cells changed since the previous step (step 1 is
   compared with the question), q_halt, and whether the grid is a valid answer by the task's rules.
 - ``puzzle_identifier`` defaults to 0, the shared identifier of Sudoku and Maze datasets; tasks with one
@@ -20,7 +20,6 @@ Design choices:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +30,12 @@ from trm.config import RunConfig
 from trm.data.format import DatasetMetadata
 from trm.data.tasks import Task, get_task
 from trm.device import autocast, pick_dtype
-from trm.evaluation.metrics import halt_signal
 from trm.inference.trace import Puzzle, Solution, Step, parse_puzzle, solve_in_batches
+from trm.rollout import StepRecord, rollout, rollout_steps
+from trm.rollout.torch_step import TorchStepper
+from trm.scoring import IGNORE_LABEL
 
 __all__ = ["Puzzle", "Solution", "Solver", "Step"]
-IGNORE_INDEX = -100
 
 
 class Solver:
@@ -103,30 +103,23 @@ class Solver:
         batch_size: int = 256,
     ) -> list[Solution]:
         """Solve a list of puzzles, ``batch_size`` at a time; results in input order."""
-        n = int(steps or getattr(self.model, "halt_max_steps", None) or self.model.config.halt_max_steps)
-        if n <= 0:
-            raise ValueError(f"steps must be positive, got {n}")
+        n = rollout_steps(steps, self.model.n_sup)
         return solve_in_batches(
             self.task, self.metadata, puzzles, lambda t: self._run(t, n, puzzle_identifier), batch_size
         )
 
     def _run(self, tokens: np.ndarray, n: int, puzzle_identifier: int) -> tuple[np.ndarray, np.ndarray]:
-        """Token rows [b, L] -> argmax tokens after each step [n, b, L] and q_halt [n, b]."""
-        inputs = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=self.device)  # [b, L]
-        batch = {
-            "inputs": inputs,
-            "labels": torch.full_like(inputs, IGNORE_INDEX),  # unknown: nothing is scored
-            "puzzle_identifiers": torch.full(
-                (len(inputs),), puzzle_identifier, dtype=torch.long, device=self.device
-            ),
+        """Token rows [b, L] -> argmax tokens after each step [n, b, L] and halting signals [n, b]."""
+        tokens = np.asarray(tokens, dtype=np.int64)  # [b, L]
+        rows = {
+            "inputs": tokens,
+            "labels": np.full_like(tokens, IGNORE_LABEL),  # unknown: nothing is scored
+            "puzzle_identifiers": np.full(len(tokens), puzzle_identifier, dtype=np.int64),
         }
-        preds, q_halt = [], []
+        stepper = TorchStepper(self.model, self.device)
         with torch.inference_mode(), autocast(self.device, self.dtype):
-            carry = self.model.initial_carry(batch)  # all slots halted: the first call loads the puzzles
-            for k in range(n):
-                if k:  # keep the puzzle even past the model's own N_sup
-                    carry = replace(carry, halted=torch.zeros_like(carry.halted))
-                carry, output = self.model(carry, batch)
-                preds.append(output.logits.argmax(-1).cpu())
-                q_halt.append(halt_signal(output).cpu())
-        return torch.stack(preds).numpy(), torch.stack(q_halt).numpy()
+            record = StepRecord(stepper, len(tokens), tokens.shape[1], keep_every=True)
+            for event in rollout(stepper, [rows], steps=n):
+                record.update(event)
+            trace = record.result(n)
+        return trace.every, trace.every_q

@@ -3,8 +3,9 @@
 Design choices:
 
 - **Same functions, same inputs.** An answer grid is encoded by the task's codec into the token row a
-  model would have predicted; the rows go through :func:`trm.evaluation.metrics.score_predictions`
-  (labels from :func:`trm.data.loader.make_batch`, so unscored cells are -100 exactly as in evaluation)
+  model would have predicted; the rows go through :func:`trm.scoring.score_predictions` (labels from
+  :func:`trm.data.loader.make_batch`, so unscored cells are ignored exactly as in evaluation; examples
+  with no scored cell are left out of the means, as everywhere)
   and the codec's ``metrics(inputs, preds, labels)`` on the split's stored tokens, averaged by
   :func:`trm.evaluation.metrics.task_metric_means`. So ``exact_accuracy``, ``token_accuracy`` and e.g.
   ``valid_solution`` / ``valid_shortest_path`` mean what they mean in a ``trm eval`` report.
@@ -20,7 +21,8 @@ import torch
 from trm.data.format import Split
 from trm.data.loader import make_batch
 from trm.data.tasks import Task
-from trm.evaluation.metrics import score_predictions, task_metric_means
+from trm.evaluation.metrics import task_metric_means
+from trm.scoring import score_predictions, scored_rows
 
 
 def answer_tokens(task: Task, split: Split, grid: np.ndarray | None) -> np.ndarray:
@@ -49,10 +51,14 @@ def score_rows(
         raise ValueError(f"predictions {preds.shape}, expected ({e}, {split.metadata.seq_len})")
     if e == 0:
         return {}, {}
-    labels = make_batch(split, indices)["labels"]  # [E, L], -100 = not scored
+    labels = make_batch(split, indices)["labels"]  # [E, L], trm.scoring.IGNORE_LABEL = not scored
     exact, token = score_predictions(torch.from_numpy(preds), labels)
     per_example: dict[str, np.ndarray] = {"exact": exact.numpy(), "token_accuracy": token.numpy()}
-    means = {"exact_accuracy": float(exact.float().mean()), "token_accuracy": float(token.mean())}
+    scored = scored_rows(labels)  # [E] the only examples averaged (trm.scoring)
+    means = {
+        "exact_accuracy": float(exact[scored].float().mean()),
+        "token_accuracy": float(token[scored].mean()),
+    }
     inputs = np.asarray(split.inputs[indices])
     raw_labels = np.asarray(split.labels[indices])
     task_scores = task.metrics(inputs, preds.astype(inputs.dtype), raw_labels)

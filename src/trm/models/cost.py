@@ -23,7 +23,7 @@ from trm.models.layers import swiglu_width
 
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters, excluding the sparse puzzle-identifier embedding."""
-    puzzle = getattr(model, "puzzle_emb", None)
+    puzzle = model.puzzle_emb  # the step-model protocol's declared attribute (trm.rollout.protocol)
     skip = {id(p) for p in puzzle.parameters()} if puzzle is not None else set()
     return sum(p.numel() for p in model.parameters() if id(p) not in skip)
 

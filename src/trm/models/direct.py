@@ -79,6 +79,16 @@ class DirectPredictor(nn.Module):
         """The sparse puzzle-identifier embedding (sign-SGD in the trainer), or None."""
         return self.embed.puzzle
 
+    @property
+    def n_sup(self) -> int:
+        """N_sup = 1: one step, no deep supervision (``trm.rollout.protocol.StepModel``)."""
+        return int(self.halt_max_steps)
+
+    @property
+    def calls_per_step(self) -> int:
+        """One pass of ``net`` per step."""
+        return 1
+
     def initial_carry(self, batch: dict[str, Tensor]) -> Carry:
         """A carry with every slot halted, so the first call loads the rows of ``batch``."""
         b = batch["inputs"].shape[0]

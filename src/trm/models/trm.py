@@ -15,8 +15,9 @@ Design choices:
 - Dtypes: weights stay fp32. The step runs in the caller's autocast dtype: x, y and z are cast to it
   once at the start of the step (the carry then stays in it, no round trips), every rms_norm
   computes in fp32 and casts back, and logits and q values are returned in fp32.
-- ``halt_max_steps`` (N_sup) is an attribute initialised from the config, so an evaluator can run a
-  model for more steps than it was trained with.
+- ``halt_max_steps`` (N_sup) is an attribute initialised from the config; ``n_sup``,
+  ``calls_per_step``, ``prefix_len``, ``puzzle_emb`` and ``initial_carry`` are the step-model protocol
+  (``trm.rollout.protocol``) that evaluation, the solvers and export drive the model through.
 - ``forward_q`` runs a step without gradient and returns only the q values; Q-learning uses it for
   the next state's value (one extra no-grad step per training step).
 """
@@ -78,6 +79,16 @@ class TRM(nn.Module):
     def puzzle_emb(self) -> nn.Embedding | None:
         """The sparse puzzle-identifier embedding (sign-SGD in the trainer), or None."""
         return self.embed.puzzle
+
+    @property
+    def n_sup(self) -> int:
+        """N_sup: the supervision steps the model runs by default (``trm.rollout.protocol.StepModel``)."""
+        return int(self.halt_max_steps)
+
+    @property
+    def calls_per_step(self) -> int:
+        """Network calls of one supervision step: T(n+1)."""
+        return self.schedule.calls_per_step
 
     def initial_carry(self, batch: dict[str, Tensor]) -> Carry:
         """A carry with every slot halted, so the first call loads the rows of ``batch``."""

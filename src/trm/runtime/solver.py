@@ -6,15 +6,17 @@
 Design choices:
 
 - **No torch on this path.** This module imports onnxruntime (inside ``__init__``), NumPy, and from trm
-  only the metadata reader, the task codecs and :mod:`trm.inference.trace`, none of which imports torch
+  only the metadata reader, the task codecs, :mod:`trm.inference.trace` and the rollout engine, none of
+  which imports torch
   (a subprocess test checks ``sys.modules``). So it runs where PyTorch is too heavy to install.
-- **The same protocol as the PyTorch solver.** The file is one supervision step
-  (:mod:`trm.export.onnx_step`); this class loops it: step 1 feeds ``reset = True`` (the graph starts
-  from the model's y0, z0), later steps feed back ``y_out, z_out`` with ``reset = False``, so a slot
-  keeps its puzzle for any number of steps (default ``trm.steps`` from the metadata, i.e. N_sup unless
-  the export chose another). Each step's argmax tokens and halting signal go through
-  :func:`trm.inference.trace.solve_in_batches`, the code the PyTorch solver uses, so answers, validity,
-  step trace and ``halted_at`` are built identically.
+- **The same protocol and the same loop as the PyTorch solver.** The file is one supervision step
+  (:mod:`trm.export.onnx_step`); :class:`OnnxStepper` makes it a stepper of the rollout engine
+  (:func:`trm.rollout.engine.rollout`, torch-free), which loops it: step 1 feeds ``reset = True``
+  (the graph starts from the model's y0, z0), later steps feed back ``y_out, z_out`` with ``reset =
+  False``, so a slot keeps its puzzle for any number of steps (default ``trm.steps`` from the
+  metadata, i.e. N_sup unless the export chose another). Each step's argmax tokens and halting
+  signal go through :func:`trm.inference.trace.solve_in_batches`, the code the PyTorch solver uses, so
+  answers, validity, step trace and ``halted_at`` are built identically.
 - A graph exported with a fixed batch size gets every chunk padded to that size (copies of the first
   row; their outputs are dropped); a dynamic graph takes any batch.
 - ``providers`` defaults to the CPU provider: the point of the runtime is small machines; pass e.g.
@@ -32,6 +34,7 @@ from trm.data.errors import InputError
 from trm.data.tasks import Task, get_task
 from trm.errors import MismatchError
 from trm.inference.trace import Puzzle, Solution, parse_puzzle, solve_in_batches
+from trm.rollout.engine import rollout
 from trm.runtime.metadata import INPUTS, OUTPUTS, ExportInfo
 
 
@@ -141,20 +144,55 @@ class OnnxSolver:
         """Raw per-step outputs for token rows [B, L] (one identifier, or one per row [B]): logits
         [B, L, V] f32 and halting signals [B] f32 after each step."""
         b = len(tokens)
-        feeds = {
+        rows = {
             "inputs": np.asarray(tokens, dtype=np.int64),
             "puzzle_identifiers": np.broadcast_to(np.asarray(puzzle_identifier, dtype=np.int64), (b,)).copy(),
-            "reset": np.ones(b, dtype=bool),  # step 1 starts every slot from y0, z0
         }
-        if self._state_shape is not None:
-            feeds["y"] = np.zeros((b, *self._state_shape), dtype=np.float32)
-            feeds["z"] = np.zeros((b, *self._state_shape), dtype=np.float32)
         logits_all, halt_all = [], []
-        for _ in range(steps):
-            y, z, logits, halt = self.session.run(
-                list(OUTPUTS), {k: v for k, v in feeds.items() if k in self._inputs}
-            )
-            logits_all.append(logits)
-            halt_all.append(halt)
-            feeds.update(y=y, z=z, reset=np.zeros(b, dtype=bool))  # keep the puzzle, continue from (y, z)
+        for event in rollout(OnnxStepper(self), [rows], steps=steps):
+            logits_all.append(event.logits)
+            halt_all.append(event.signal)
         return logits_all, halt_all
+
+
+class OnnxStepper:
+    """The exported supervision step as a :class:`trm.rollout.engine.Stepper` over NumPy arrays: the state
+    is (y, z); ``reset`` is the graph's own input (slots that start from the model's y0, z0)."""
+
+    def __init__(self, solver: OnnxSolver) -> None:
+        self.session, self.inputs, self.state_shape = solver.session, solver._inputs, solver._state_shape
+
+    def start(self, table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        b = len(table["inputs"])
+        if self.state_shape is None:  # a graph that carries no state (the direct baseline, pruned)
+            return {}
+        return {k: np.zeros((b, *self.state_shape), dtype=np.float32) for k in ("y", "z")}
+
+    def step(self, state, table, reset):
+        feeds = {**table, **state, "reset": np.asarray(reset, dtype=bool)}
+        y, z, logits, halt = self.session.run(
+            list(OUTPUTS), {k: v for k, v in feeds.items() if k in self.inputs}
+        )
+        return ({"y": y, "z": z} if self.state_shape is not None else {}), logits, halt
+
+    def preload(self, state, table, slots):
+        raise MismatchError(
+            "an exported graph resets its slots itself: no perturbation hook on the ONNX runtime"
+        )
+
+    def select(self, state, keep):
+        return {k: v[keep] for k, v in state.items()}
+
+    def to_device(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x)
+
+    def to_host(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x)
+
+    def argmax(self, logits: np.ndarray) -> np.ndarray:
+        return logits.argmax(-1)
+
+    def write(self, x: np.ndarray, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        out = x.copy()
+        out[index] = values
+        return out

@@ -41,8 +41,7 @@ class ServedModel:
     @property
     def n_sup(self) -> int:
         """Supervision steps the model was trained with (the default number of steps)."""
-        model = self.solver.model
-        return int(getattr(model, "halt_max_steps", None) or model.config.halt_max_steps)
+        return self.solver.model.n_sup
 
     def describe(self) -> dict[str, Any]:
         from trm.models.cost import count_parameters

@@ -10,7 +10,8 @@ Design choices (the TRM paper's training recipe, arXiv 2510.04871, and its refer
   ``q_loss_weight`` * BCE-with-logits(q_halt, "the slot's whole answer is exactly right now"), summed;
   with Q-learning halting also BCE(q_continue, target_q_continue) with the same weight. The total is
   divided by the GLOBAL batch size, so an all-reduce SUM of gradients over ranks gives the global mean.
-- A slot is "exactly right" when it has at least one valid token and all of them are predicted.
+- A slot is "exactly right" when it has at least one valid token and all of them are predicted
+  (:func:`trm.scoring.score_predictions`); slots with no valid token are left out of the metrics.
 - Metrics are returned as one detached float32 vector of sums (order: ``STAT_NAMES``) so the trainer
   can accumulate them on the device without a host sync and reduce them only when it logs.
   Two families: ``halted_*`` over the slots that halted this step (what the papers log: the answer a
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-IGNORE_LABEL = -100
+from trm.scoring import IGNORE_LABEL, score_predictions
 
 # Sums accumulated per step; see `summarize_stats` for how they become logged metrics.
 STAT_NAMES = (
@@ -74,14 +75,11 @@ def token_cross_entropy(
 
 
 def exact_and_token_accuracy(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """(exact [B] bool, token accuracy [B] float32, valid count [B] long) of the argmax prediction."""
-    valid = labels != IGNORE_LABEL  # [B, L]
-    count = valid.sum(-1)  # [B]
-    correct = (logits.argmax(-1) == labels) & valid  # [B, L]
-    n_correct = correct.sum(-1)  # [B]
-    exact = (n_correct == count) & (count > 0)
-    token_acc = n_correct.to(torch.float32) / count.clamp_min(1).to(torch.float32)
-    return exact, token_acc, count
+    """(exact [B] bool, token accuracy [B] float32, valid count [B] long) of the argmax prediction,
+    by the one rule of :mod:`trm.scoring` (a slot with no valid token is not exact, and the metrics
+    below count only slots with valid tokens)."""
+    exact, token_acc = score_predictions(logits.argmax(-1), labels)
+    return exact, token_acc, (labels != IGNORE_LABEL).sum(-1)
 
 
 def deep_supervision_loss(

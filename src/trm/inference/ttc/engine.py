@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from trm.device import autocast
 from trm.inference.ttc import augment
 from trm.inference.ttc.select import select
 from trm.inference.ttc.spec import TTCSpec
-from trm.inference.ttc.trajectories import Trajectories, calls_per_step, run_trajectories
+from trm.inference.ttc.trajectories import Trajectories, run_trajectories
+from trm.rollout import StepModel, rollout_steps
 
 
 @dataclass
@@ -63,7 +63,7 @@ class TTCRunner:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: StepModel,
         spec: TTCSpec,
         *,
         task: str,
@@ -78,8 +78,8 @@ class TTCRunner:
         self.model, self.spec = model, spec
         self.task, self.grid_shape, self.vocab_size = task, tuple(grid_shape), vocab_size
         self.device, self.dtype, self.max_rows = device, dtype, max_rows
-        self.steps = int(spec.steps or getattr(model, "halt_max_steps", None) or model.config.halt_max_steps)
-        self.calls_per_step = calls_per_step(model)
+        self.steps = rollout_steps(spec.steps, model.n_sup)
+        self.calls_per_step = model.calls_per_step
         self._np_rng = np.random.default_rng(spec.seed)
         self._generator = torch.Generator().manual_seed(spec.seed)
         if spec.augment_k > 1:  # fail before any compute when the task has no symmetries
