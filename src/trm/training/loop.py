@@ -42,6 +42,7 @@ from trm.checkpoints.errors import CheckpointError
 from trm.config import ConfigError, RunConfig, save_config
 from trm.data.format import open_split
 from trm.device import autocast, pick_device, pick_dtype
+from trm.threads import thread_tuner
 from trm.training import distributed as dist
 from trm.training.ema import EMA
 from trm.training.logging import MetricsLogger, NullLogger, truncate_metrics
@@ -100,6 +101,7 @@ class Trainer:
         self.device = dist.rank_device(device, self.info)
         self.dtype = pick_dtype(self.device, tc.dtype)
         self.progress = progress and self.info.is_main
+        self.threads = thread_tuner(tc.threads, self.device.type, on_choice=self._threads_chosen)
         self.out_dir = Path(config.out_dir)
         if tc.global_batch_size % self.info.world_size:
             raise ConfigError(
@@ -194,6 +196,11 @@ class Trainer:
     def _say(self, msg: str) -> None:
         if self.progress:
             tqdm.write(msg, file=sys.stderr)
+
+    def _threads_chosen(self, count: int, rates: dict[int, float]) -> None:
+        if count != getattr(self, "_threads_said", None) and self.threads is not None:
+            self._threads_said = count  # said when the count changes, not at every probe
+            self._say(f"threads: {self.threads.describe()}")
 
     @property
     def epoch(self) -> float:
@@ -370,6 +377,8 @@ class Trainer:
         metrics["lr"] = self.lr
         metrics["examples_per_s"] = steps * tc.global_batch_size / max(seconds, 1e-9)
         metrics["train_seconds"] = self._seconds()  # wall clock of the run so far (resumes included)
+        if self.device.type == "cpu":
+            metrics["threads"] = torch.get_num_threads()
         self.logger.log("train", self.step, self.epoch, metrics)
         postfix = {"loss": f"{metrics['loss']:.4f}", "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}"}
         if "exact_accuracy" in metrics:
@@ -413,14 +422,19 @@ class Trainer:
                    disable=not self.progress, dynamic_ncols=True)  # fmt: skip
         self._t_start = time.monotonic()
         t_window = time.perf_counter()
-        at_boundary = True
+        at_boundary, warmed = True, False
         try:
             with StopSignals() as signals:
                 stopped = self._stop_reason(signals, False, stop_at_step)
                 while not stopped:
                     at_boundary = False
+                    t_step = time.perf_counter()
                     window += self._train_step(next(self.loader))
                     at_boundary = True
+                    if self.threads is not None and warmed:  # the run's first step warms up
+                        per_rank = tc.global_batch_size // self.info.world_size
+                        self.threads.observe(per_rank, time.perf_counter() - t_step)
+                    warmed = True
                     window_steps += 1
                     bar.update(int(min(self._seconds(), budget)) - bar.n if budget else 1)  # whole seconds
                     log_now = self.step % tc.log_every == 0
