@@ -85,7 +85,6 @@ class TrainConfig(_Strict):
     checkpoint_every: int | None = Field(None, gt=0)  # steps; None: at each evaluation and the end
     log_every: int = Field(10, gt=0)
 
-
     @field_validator("threads")
     @classmethod
     def _threads(cls, v: int | str) -> int | str:

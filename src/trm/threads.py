@@ -13,7 +13,8 @@ Design choices:
   so its decisions are a function of the rates it was given (the tests feed rates; nothing there
   depends on timing). It sets the count through an injected ``set_threads``.
 - Probe: each candidate (1 and the cores this process may use; also half of them on a bigger
-  machine) runs for at least ``probe_steps`` steps and ``probe_seconds``; a candidate whose first
+  machine) runs for at least ``probe_seconds`` and ``probe_steps`` steps (one step when it alone
+  lasts twice ``probe_seconds``: a paper-size model's step is seconds long); a candidate whose first
   steps already run at less than half the best rate so far is dropped at once (a bad count is
   costly under contention, up to 10x slower). The fastest is kept.
 - Watch: the kept count is measured over windows of ``window_seconds``. A window below ``drop``
@@ -51,7 +52,7 @@ def available_cores() -> int:
 
 
 def parse_threads(value: Any, where: str = "threads") -> int:
-    """``"auto"`` / 0 -> 0 (automatic); a positive int -> itself; anything else is a ValueError naming ``where``."""
+    """``"auto"`` / 0 -> 0 (automatic); a positive int -> itself; else a ValueError naming ``where``."""
     if isinstance(value, str):
         text = value.strip().lower()
         if text == AUTO:
@@ -145,7 +146,9 @@ class ThreadTuner:
         rate = self._examples / self._seconds
         if self._in_probe:
             best = max(self._rates.values(), default=0.0)
-            done = self._steps >= self.probe_steps and self._seconds >= self.probe_seconds
+            # enough: probe_seconds and probe_steps steps, or one step already twice probe_seconds long
+            enough_steps = self._steps >= self.probe_steps or self._seconds >= 2 * self.probe_seconds
+            done = enough_steps and self._seconds >= self.probe_seconds
             if done or rate < 0.5 * best:  # enough measured, or clearly worse than the best so far
                 self._rates[self.current] = rate
                 self._spent[self.current] = (self._examples, self._seconds)
