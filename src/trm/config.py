@@ -83,6 +83,11 @@ class TrainConfig(_Strict):
     # CPU threads: a count, or 0 / "auto" = measured and re-measured while training (trm.threads)
     threads: int | Literal["auto"] = "auto"
     checkpoint_every: int | None = Field(None, gt=0)  # steps; None: at each evaluation and the end
+    # Stop once the eval split's exact accuracy reaches target_accuracy (evaluated every target_every
+    # steps); a run below it at its last planned step goes on at the final lr up to target_max_steps.
+    target_accuracy: float | None = Field(None, gt=0, le=1)
+    target_every: int = Field(100, gt=0)
+    target_max_steps: int | None = Field(None, gt=0)
     log_every: int = Field(10, gt=0)
 
     @field_validator("threads")

@@ -20,6 +20,12 @@ Design choices (SPEC section 3):
 - ``resume=True`` restores weights, EMA, optimizers, schedule step, loader position, RNG states and
   the carry of every rank: same seed + device -> the interrupted-and-resumed run equals the
   uninterrupted one bit for bit (tested on CPU). A fresh run refuses an out_dir with checkpoints.
+  On the CPU the thread count can change the order of large parallel reductions: ``train.threads``
+  (default ``auto``, ``trm.threads``: measured and changed while training) fixed to a count makes the
+  bits independent of the machine's load.
+- ``train.target_accuracy``: the eval split (a validation split, ``trm quickstart``) is evaluated every
+  ``target_every`` steps; the run stops when it reaches the target, or goes on past its planned steps
+  (at the final lr) up to ``target_max_steps`` while it has not.
 - Multi-process (torchrun): see ``trm.training.distributed``; signals and the time budget are acted
   on at log steps there, so all ranks stop at the same step.
 """
@@ -59,7 +65,9 @@ class TrainResult:
     epoch: float
     metrics: dict[str, float] = field(default_factory=dict)  # final evaluation ({} if none ran)
     checkpoint: Path | None = None  # the last checkpoint written
-    stopped: str = ""  # "epochs" | "max_steps" | "max_minutes" | "stop_at_step" | "interrupted"
+    # "epochs" | "max_steps" | "max_minutes" | "target_accuracy" | "target_max_steps" | "stop_at_step"
+    # | "interrupted"
+    stopped: str = ""
 
 
 def _open_data(config: RunConfig):
@@ -103,6 +111,8 @@ class Trainer:
         self.progress = progress and self.info.is_main
         self.threads = thread_tuner(tc.threads, self.device.type, on_choice=self._threads_chosen)
         self.out_dir = Path(config.out_dir)
+        if tc.target_accuracy is not None and self.info.enabled:
+            raise ConfigError("train.target_accuracy needs a single-process run (rank 0 alone evaluates)")
         if tc.global_batch_size % self.info.world_size:
             raise ConfigError(
                 f"train.global_batch_size={tc.global_batch_size} is not divisible by "
@@ -148,6 +158,8 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self.last_saved_step = -1
         self.vote_pool: Any = None  # ARC votes of every evaluation so far (eval.pool_votes)
+        self.last_eval: tuple[int, dict[str, float]] | None = None  # (step, metrics) of the newest evaluation
+        self.on_log: Any = None  # called as on_log(step, metrics) after each train log line
 
         n_params = sum(p.numel() for p in self.dense_params)
         self._say(
@@ -351,6 +363,7 @@ class Trainer:
                 )
             self.model.train()
             metrics = result.metrics
+            self.last_eval = (self.step, metrics)
             if self._votes_on_eval:  # ARC: vote over every variant of each test input (fresh each time)
                 from trm.evaluation.arc_voting import VoteTable, vote_on_dataset
 
@@ -380,6 +393,8 @@ class Trainer:
         if self.device.type == "cpu":
             metrics["threads"] = torch.get_num_threads()
         self.logger.log("train", self.step, self.epoch, metrics)
+        if self.on_log is not None:
+            self.on_log(self.step, metrics)
         postfix = {"loss": f"{metrics['loss']:.4f}", "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}"}
         if "exact_accuracy" in metrics:
             postfix["exact"] = f"{metrics['exact_accuracy']:.3f}"
@@ -396,15 +411,28 @@ class Trainer:
             return "interrupted"
         if over_time:
             return "max_minutes"
-        if self.step >= self.total:
+        last = self.total
+        if tc.target_accuracy is not None:  # a reached target stops; a missed one may extend the run
+            if self._fresh_eval().get("exact_accuracy", 0.0) >= tc.target_accuracy:
+                return "target_accuracy"
+            last = max(self.total, tc.target_max_steps or 0)
+        if self.step >= last:
+            if last > self.total:
+                return "target_max_steps"
             return "max_steps" if tc.max_steps is not None and self.total == tc.max_steps else "epochs"
         if stop_at_step is not None and self.step >= stop_at_step:
             return "stop_at_step"
         return ""
 
+    def _fresh_eval(self) -> dict[str, float]:
+        """The metrics of an evaluation at the current step, or {}."""
+        return self.last_eval[1] if self.last_eval is not None and self.last_eval[0] == self.step else {}
+
     def _eval_due(self) -> bool:
-        """True when this step crossed a multiple of ``eval_interval`` epochs."""
+        """True when this step crossed a multiple of ``eval_interval`` epochs, or a target check is due."""
         tc = self.config.train
+        if tc.target_accuracy is not None and (self.step % tc.target_every == 0 or self.step == self.total):
+            return True
         if not tc.eval_interval:
             return False
         per_eval = tc.eval_interval * self.loader.examples_per_epoch  # examples between evaluations
@@ -443,14 +471,14 @@ class Trainer:
                         self._log(window, window_steps, now - t_window, bar)
                         window.zero_()
                         window_steps, t_window = 0, now
-                    stopped = self._stop_reason(signals, log_now, stop_at_step)
-                    if stopped:
-                        break
-                    if self._eval_due():
+                    # Evaluate before deciding to stop (a target stops on it); a signal skips it (ranks
+                    # decide together on signals at log steps only: there every rank evaluates).
+                    if self._eval_due() and (self.info.enabled or signals.received is None):
                         self._save()
                         self._evaluate()
                     elif tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
                         self._save()
+                    stopped = self._stop_reason(signals, log_now, stop_at_step)
         except KeyboardInterrupt:  # a second signal, or one outside the handler: save if between steps
             bar.close()
             if at_boundary and not self.info.enabled and self.step != self.last_saved_step:
@@ -463,27 +491,36 @@ class Trainer:
         if stopped == "interrupted":
             self.logger.close()
             raise TrainingInterrupted(self.last_checkpoint)
-        metrics = self._evaluate() if stopped != "stop_at_step" else {}
+        metrics = {} if stopped == "stop_at_step" else (self._fresh_eval() or self._evaluate())
         self.logger.close()
         return TrainResult(self.out_dir, self.step, self.epoch, metrics, self.last_checkpoint, stopped)
 
 
 def train(
-    config: RunConfig, resume: bool = False, *, stop_at_step: int | None = None, progress: bool = True
+    config: RunConfig,
+    resume: bool = False,
+    *,
+    stop_at_step: int | None = None,
+    progress: bool = True,
+    on_log: Any = None,
 ) -> TrainResult:
     """Train ``config`` to its end (see the module docstring); returns where everything went.
 
     ``resume`` continues the newest checkpoint in ``config.out_dir``. ``stop_at_step`` stops early
     WITHOUT changing the schedule (checkpoint, no evaluation), e.g. to split a run into jobs.
+    ``on_log(step, metrics)`` is called after each train log line (every ``log_every`` steps).
     Raises ``TrainingInterrupted`` (a KeyboardInterrupt) after a SIGINT/SIGTERM stop.
     """
     from trm.training.run_lock import RunLock
 
     # One run per out_dir (a second is refused; a killed run's stale lock is taken over). Main rank only.
+    threads = torch.get_num_threads()  # train.threads changes it; the caller gets its own back
     with RunLock(config.out_dir, enabled=os.environ.get("RANK", "0") == "0"):
         trainer = Trainer(config, resume=resume, progress=progress)
+        trainer.on_log = on_log
         try:
             return trainer.run(stop_at_step=stop_at_step)
         finally:
             trainer.loader.close()
             dist.shutdown(trainer.info)
+            torch.set_num_threads(threads)
