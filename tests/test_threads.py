@@ -49,7 +49,18 @@ def test_probe_drops_a_clearly_worse_count_after_one_step():
     while t2.choice is None:
         steps_on_2 += t2.current == 2
         t2.observe(64, 64 / m.rates[t2.current])
-    assert steps_on_2 == 1
+    assert steps_on_2 == 2  # the warm-up step on a new count, then one measured step
+
+
+def test_the_first_step_on_a_new_count_is_not_measured():
+    m = Machine({1: 400, 2: 540})
+    t = tuner_for(m)
+    firsts: set[int] = set()
+    while t.choice is None:
+        rate = m.rates[t.current] if t.current in firsts else 50.0  # first step: 10x slower, warming up
+        firsts.add(t.current)
+        t.observe(64, 64 / rate)
+    assert t.choice == 2 and t.rates[2] == pytest.approx(540)
 
 
 def test_a_busier_machine_starts_a_new_probe_and_switches():

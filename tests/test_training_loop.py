@@ -299,9 +299,10 @@ class _Scripted:
 @pytest.mark.parametrize(
     ("scale", "stopped", "step"),
     [
-        (20.0, "target_accuracy", 16),  # 0.8 first reached at step 16 (checks every 4 steps)
+        (20.0, "target_accuracy", 16),  # 0.8 first reached at step 16 (checks every 4 steps from 10)
         (35.0, "target_accuracy", 28),  # reached after the 20 planned steps: the run went on
         (1000.0, "target_max_steps", 32),  # never reached: stops at target_max_steps
+        (5.0, "target_accuracy", 12),  # reached long before: the first check is at half the plan
     ],
 )
 def test_target_accuracy_stops_on_the_first_evaluation_that_reaches_it(
@@ -314,7 +315,7 @@ def test_target_accuracy_stops_on_the_first_evaluation_that_reaches_it(
     )
     result = train(cfg, progress=False)
     assert (result.stopped, result.step) == (stopped, step)
-    assert scripted.steps == list(range(4, step + 1, 4))  # every target_every steps, none after the stop
+    assert scripted.steps == list(range(12, step + 1, 4))  # every 4 steps from 10 (of 20) on, to the stop
     assert result.metrics["exact_accuracy"] == min(1.0, step / scale)  # the last check's metrics
     assert load_training_state(latest_checkpoint(tmp_path))["step"] == step
 

@@ -84,7 +84,8 @@ class TrainConfig(_Strict):
     threads: int | Literal["auto"] = "auto"
     checkpoint_every: int | None = Field(None, gt=0)  # steps; None: at each evaluation and the end
     # Stop once the eval split's exact accuracy reaches target_accuracy (evaluated every target_every
-    # steps); a run below it at its last planned step goes on at the final lr up to target_max_steps.
+    # steps from half the planned steps on); a run below it at its last planned step goes on at the
+    # final lr up to target_max_steps.
     target_accuracy: float | None = Field(None, gt=0, le=1)
     target_every: int = Field(100, gt=0)
     target_max_steps: int | None = Field(None, gt=0)

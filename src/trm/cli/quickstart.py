@@ -4,8 +4,9 @@
    and a validation set that decides when training may stop),
 2. train the ``quickstart`` recipe (a tiny MLP-T TRM): a plan of steps, not of minutes, so a slow or
    busy machine trains longer instead of ending with a worse model. Training stops once the model
-   solves ``TARGET`` of the validation puzzles (checked every 100 steps), or after the planned steps
-   (going on to 1.5x the plan while the target is missed); ``--minutes`` is a hard cap on top,
+   solves ``TARGET`` of the validation puzzles (checked every 100 steps from half the plan on), or
+   after the planned steps (going on to 1.5x the plan while the target is missed); ``--minutes`` is a
+   hard cap on top,
 3. evaluate on the held-out test puzzles (all supervision steps, accuracy after each step),
 4. solve one held-out puzzle step by step, and draw it (PNG, GIF) with the training curves.
 

@@ -24,8 +24,8 @@ Design choices (SPEC section 3):
   (default ``auto``, ``trm.threads``: measured and changed while training) fixed to a count makes the
   bits independent of the machine's load.
 - ``train.target_accuracy``: the eval split (a validation split, ``trm quickstart``) is evaluated every
-  ``target_every`` steps; the run stops when it reaches the target, or goes on past its planned steps
-  (at the final lr) up to ``target_max_steps`` while it has not.
+  ``target_every`` steps from half the planned steps on; the run stops when it reaches the target,
+  or goes on past its planned steps (at the final lr) up to ``target_max_steps`` while it has not.
 - Multi-process (torchrun): see ``trm.training.distributed``; signals and the time budget are acted
   on at log steps there, so all ranks stop at the same step.
 """
@@ -431,7 +431,11 @@ class Trainer:
     def _eval_due(self) -> bool:
         """True when this step crossed a multiple of ``eval_interval`` epochs, or a target check is due."""
         tc = self.config.train
-        if tc.target_accuracy is not None and (self.step % tc.target_every == 0 or self.step == self.total):
+        if (
+            tc.target_accuracy is not None
+            and self.step >= self.total // 2  # the plan's second half on
+            and (self.step % tc.target_every == 0 or self.step == self.total)
+        ):
             return True
         if not tc.eval_interval:
             return False
