@@ -151,7 +151,8 @@ def test_candidates():
     assert candidates(16) == [1, 8, 16]
 
 
-def test_thread_tuner_fixed_setting_sets_torch_and_returns_none():
+def test_thread_tuner_fixed_setting_sets_torch_and_returns_none(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     before = torch.get_num_threads()
     try:
         assert thread_tuner(1) is None
@@ -163,9 +164,12 @@ def test_thread_tuner_fixed_setting_sets_torch_and_returns_none():
     t = thread_tuner("auto", "cpu", cores=2)
     torch.set_num_threads(before)
     assert t is not None and t.counts == [1, 2]
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # a count fixed for the process: nothing to tune
+    assert thread_tuner("auto", "cpu", cores=2) is None
 
 
-def test_tuned_forward_observes_each_call_and_restores_the_count():
+def test_tuned_forward_observes_each_call_and_restores_the_count(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     calls = []
 
     class Model(torch.nn.Module):
@@ -175,12 +179,15 @@ def test_tuned_forward_observes_each_call_and_restores_the_count():
 
     before = torch.get_num_threads()
     model = Model()
+    seen = []
     with tuned_forward(model, "auto") as tuner:
         if tuner is None:  # a 1-core machine: nothing to tune
             pytest.skip("one core available")
-        for _ in range(5):
-            model(None, {"inputs": torch.zeros(8, 4)})
-        assert tuner._steps + len(tuner._rates) + tuner.probes >= 1  # the calls reached the tuner
+        observe = tuner.observe
+        monkeypatch.setattr(tuner, "observe", lambda ex, sec: (seen.append(ex), observe(ex, sec)))
+        for rows in (8, 5, 3, 2):
+            model(None, {"inputs": torch.zeros(rows, 4)})
         assert set(calls) <= set(tuner.counts)
+    assert seen == [8, 5, 3]  # each call reports the rows of the one before (the first starts the clock)
     assert torch.get_num_threads() == before
     assert not model._forward_pre_hooks

@@ -30,8 +30,9 @@ Design choices:
   sleep). ``OMP_WAIT_POLICY=passive`` softens the 2-thread collapse under contention but cost ~20%
   on an idle 2-core machine (quick-start, 2 threads, 536 -> 422 examples/s), so the tuner, which
   gets both, is the mechanism; see docs/speed.md.
-- ``threads`` settings: a positive int is used as is; 0 or ``"auto"`` mean the tuner. Off the CPU
-  (CUDA, MPS) the count barely matters and nothing is tuned.
+- ``threads`` settings: a positive int is used as is; 0 or ``"auto"`` mean the tuner, unless the
+  environment sets ``OMP_NUM_THREADS`` (OpenMP's own way to fix the count; the test suite does).
+  Off the CPU (CUDA, MPS) the count barely matters and nothing is tuned.
 """
 
 from __future__ import annotations
@@ -190,13 +191,14 @@ def thread_tuner(
     setting: Any, device_type: str = "cpu", *, cores: int | None = None, **kwargs: Any
 ) -> ThreadTuner | None:
     """Apply ``setting`` to torch: a fixed count is set now (None returned); ``auto``/0 on the CPU returns
-    a tuner to feed with ``observe``; off the CPU or with one core, None (nothing to choose)."""
+    a tuner to feed with ``observe``; off the CPU, with one core, or when ``OMP_NUM_THREADS`` is set (the
+    user chose a count for the whole process), None: torch's count stays."""
     n = parse_threads(setting)
     if n:
         torch_set_threads(n)
         return None
     cores = available_cores() if cores is None else cores
-    if device_type != "cpu" or cores == 1:
+    if device_type != "cpu" or cores == 1 or os.environ.get("OMP_NUM_THREADS"):
         return None
     return ThreadTuner(candidates(cores), torch_set_threads, **kwargs)
 
