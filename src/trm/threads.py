@@ -109,10 +109,6 @@ class ThreadTuner:
         self._since_probe = 0.0  # seconds of steps since the last probe ended
         self._start_probe()
 
-    @property
-    def probing(self) -> bool:
-        return bool(self._queue) or self.choice is None or self._in_probe
-
     # -- the state machine --------------------------------------------------------------------------------
     def _start_probe(self) -> None:
         # The current choice goes first (no switch to start with), the others after it.
