@@ -191,3 +191,34 @@ def test_tuned_forward_observes_each_call_and_restores_the_count(monkeypatch):
     assert seen == [8, 5, 3]  # each call reports the rows of the one before (the first starts the clock)
     assert torch.get_num_threads() == before
     assert not model._forward_pre_hooks
+
+
+COMMANDS = [["train", "--recipe", "quickstart"], ["eval", "-c", "x"], ["quickstart"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_cli_threads_option_rejects_a_bad_count_naming_it(command):
+    from typer.testing import CliRunner
+
+    from trm.cli import app
+
+    res = CliRunner().invoke(app, [*command, "--threads", "many"])
+    assert res.exit_code == 2
+    assert "--threads" in res.output and "'auto'" in res.output
+
+
+def test_train_cli_threads_option_becomes_train_threads(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import trm.training.loop
+    from trm.cli import app
+
+    seen = {}
+
+    def fake_train(config, resume=False, progress=True):
+        seen["threads"] = config.train.threads
+        raise SystemExit(0)
+
+    monkeypatch.setattr(trm.training.loop, "train", fake_train)
+    CliRunner().invoke(app, ["train", "--recipe", "quickstart", f"out_dir={tmp_path}", "--threads", "1"])
+    assert seen == {"threads": 1}
