@@ -109,6 +109,7 @@ class Trainer:
         self.device = dist.rank_device(device, self.info)
         self.dtype = pick_dtype(self.device, tc.dtype)
         self.progress = progress and self.info.is_main
+        self._threads_said: int | None = None  # the count last reported
         self.threads = thread_tuner(tc.threads, self.device.type, on_choice=self._threads_chosen)
         self.out_dir = Path(config.out_dir)
         if tc.target_accuracy is not None and self.info.enabled:
@@ -210,7 +211,7 @@ class Trainer:
             tqdm.write(msg, file=sys.stderr)
 
     def _threads_chosen(self, count: int, rates: dict[int, float]) -> None:
-        if count != getattr(self, "_threads_said", None) and self.threads is not None:
+        if count != self._threads_said and self.threads is not None:
             self._threads_said = count  # said when the count changes, not at every probe
             self._say(f"threads: {self.threads.describe()}")
 
