@@ -56,11 +56,13 @@ def test_quickstart_runs_end_to_end_on_a_tiny_budget(tmp_path):
     """The main job with a few seconds of training: every stage runs and leaves its outputs behind."""
     out = tmp_path / "qs"
     args = ["quickstart", "--out", str(out), "--minutes", "0.05", "--train-puzzles", "40"]
-    args += ["--test-puzzles", "8", "--num-aug", "1", "eval.batch_size=8"]
+    args += ["--test-puzzles", "8", "--val-puzzles", "8", "--num-aug", "1", "eval.batch_size=8"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "quickstart.json").read_text())
     assert summary["train_steps"] >= 1
+    assert summary["stopped"] == "max_minutes"  # 3 s cannot reach the target
+    assert "The cap, not the method, limited this result" in " ".join(res.output.split())
     assert set(summary["exact_accuracy_per_step"]) == {str(k) for k in range(1, 9)}
     assert 0.0 <= summary["exact_accuracy"] <= 1.0
     for picture in ("refinement.png", "refinement.gif", "training_curves.png"):

@@ -63,6 +63,21 @@ def test_generator_build_writes_valid_augmented_groups(generated):
     assert TrainLoader(train, batch_size=4).examples_per_epoch == 12
 
 
+def test_generator_val_split_is_held_out_and_leaves_the_other_splits_as_they_were(generated, tmp_path):
+    out, _ = generated
+    report = build_from_generator(
+        tmp_path / "v", size=6, train_count=12, test_count=5, num_aug=3, min_blanks=20, seed=1, val_count=4
+    )
+    assert report.counts["val_puzzles"] == 4
+    val = open_split(tmp_path / "v", "val")
+    assert_valid_sudoku_split(val, num_aug=0)
+    for name in ("train", "test"):  # the same puzzles as a build without val
+        a, b = open_split(out, name), open_split(tmp_path / "v", name)
+        assert np.array_equal(np.asarray(a.inputs), np.asarray(b.inputs))
+    seen = {q.tobytes() for name in ("train", "test") for q, _ in decoded(open_split(out, name))}
+    assert not seen & {q.tobytes() for q, _ in decoded(val)}
+
+
 def test_generator_ratings_are_recorded(generated):
     out, report = generated
     ratings = json.loads((out / "ratings.json").read_text())

@@ -221,9 +221,11 @@ def test_missing_data_is_a_config_error(tmp_path):
         train(tiny_config(str(tmp_path / "nowhere"), tmp_path / "x"), progress=False)
 
 
-def test_wall_clock_budget_stops_cleanly_with_checkpoint_and_eval(data_dir, tmp_path):
+def test_wall_clock_budget_stops_cleanly_with_checkpoint_and_eval(data_dir, tmp_path, monkeypatch):
+    # The run's clock advances 10 ms a step (a loaded machine must not change what this test sees).
+    monkeypatch.setattr(Trainer, "_seconds", lambda self: 0.01 * self.step)
     result = train(tiny_config(data_dir, tmp_path / "run", max_minutes=0.0005), progress=False)  # 30 ms
-    assert result.stopped == "max_minutes" and 1 <= result.step < 600
+    assert result.stopped == "max_minutes" and result.step == 3
     assert result.checkpoint.name == f"step_{result.step:08d}" and "exact_accuracy" in result.metrics
 
 
@@ -281,3 +283,48 @@ def test_compiled_networks_equal_eager_in_forward_and_gradient(mixer):
         eager.zero_grad(), compiled.zero_grad()
     frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
     assert 0 < frames <= 2, f"{frames} graphs for 3 steps: one per grad mode expected"
+
+
+class _Scripted:
+    """Stands in for Trainer._evaluate: exact accuracy step / scale, capped at 1; counts the calls."""
+
+    def __init__(self, scale: float):
+        self.scale, self.steps = scale, []
+
+    def __call__(self, trainer) -> dict[str, float]:
+        self.steps.append(trainer.step)
+        metrics = {"exact_accuracy": min(1.0, trainer.step / self.scale), "token_accuracy": 1.0}
+        trainer.last_eval = (trainer.step, metrics)
+        return metrics
+
+
+@pytest.mark.parametrize(
+    ("scale", "stopped", "step"),
+    [
+        (20.0, "target_accuracy", 16),  # 0.8 first reached at step 16 (checks every 4 steps from 10)
+        (35.0, "target_accuracy", 28),  # reached after the 20 planned steps: the run went on
+        (1000.0, "target_max_steps", 32),  # never reached: stops at target_max_steps
+        (5.0, "target_accuracy", 12),  # reached long before: the first check is at half the plan
+    ],
+)
+def test_target_accuracy_stops_on_the_first_evaluation_that_reaches_it(
+    data_dir, tmp_path, monkeypatch, scale, stopped, step
+):
+    scripted = _Scripted(scale)
+    monkeypatch.setattr(Trainer, "_evaluate", lambda self: scripted(self))
+    cfg = tiny_config(
+        data_dir, tmp_path, max_steps=20, target_accuracy=0.8, target_every=4, target_max_steps=32
+    )
+    result = train(cfg, progress=False)
+    assert (result.stopped, result.step) == (stopped, step)
+    assert scripted.steps == list(range(12, step + 1, 4))  # every 4 steps from 10 (of 20) on, to the stop
+    assert result.metrics["exact_accuracy"] == min(1.0, step / scale)  # the last check's metrics
+    assert load_training_state(latest_checkpoint(tmp_path))["step"] == step
+
+
+def test_train_restores_the_callers_thread_count(data_dir, tmp_path):
+    before = torch.get_num_threads()
+    train(tiny_config(data_dir, tmp_path, max_steps=3, threads=1), progress=False)
+    assert torch.get_num_threads() == before
+    logged = read_metrics(tmp_path, "train")
+    assert logged and all(r["threads"] == 1 for r in logged)

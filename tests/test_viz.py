@@ -105,6 +105,22 @@ def test_trace_text_lists_every_step(sudoku6):
     assert "halting head stops here" in plain
 
 
+def test_trace_text_folds_steps_that_change_nothing_into_one_line(sudoku6):
+    sol = fake_solution(*sudoku6, steps=3)
+    last = sol.trace[-1]
+    for k in range(4, 9):  # steps 4-8 repeat the answer, the halting logit keeps rising
+        sol.trace.append(Step(k, last.grid, np.zeros_like(last.changed), float(k) - 2.5, True))
+    sol.halted_at = 5
+    console = Console(record=True, width=100)
+    console.print(trace_text(sol))
+    plain = console.export_text()
+    assert "steps 4-8: no change, q_halt +5.50  <- halting head stops at step 5" in plain
+    assert all(f"step {k}  " in plain for k in (1, 2, 3))
+    assert all(f"step {k}  " not in plain for k in range(4, 9))
+    grid_lines = grid_text(last.grid).plain.splitlines()
+    assert plain.count(grid_lines[0]) == 3  # one grid per changing step, none for the repeats
+
+
 def test_png_is_written_and_valid(tmp_path, sudoku6):
     puzzle, solution = sudoku6
     out = render_png(

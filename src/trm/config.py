@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trm.errors import ConfigError
 
@@ -82,8 +82,23 @@ class TrainConfig(_Strict):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     compile: bool = False
+    # CPU threads: a count, or 0 / "auto" = measured and re-measured while training (trm.threads)
+    threads: int | Literal["auto"] = "auto"
     checkpoint_every: int | None = Field(None, gt=0)  # steps; None: at each evaluation and the end
+    # Stop once the eval split's exact accuracy reaches target_accuracy (evaluated every target_every
+    # steps from half the planned steps on); a run below it at its last planned step goes on at the
+    # final lr up to target_max_steps.
+    target_accuracy: float | None = Field(None, gt=0, le=1)
+    target_every: int = Field(100, gt=0)
+    target_max_steps: int | None = Field(None, gt=0)
     log_every: int = Field(10, gt=0)
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("must be a thread count >= 0 (0 = automatic) or 'auto'")
+        return v
 
 
 class EvalConfig(_Strict):

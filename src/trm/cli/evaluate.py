@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from trm.cli.checkpoint_args import CheckpointOption, VerifyOption
+from trm.cli.threads_arg import ThreadsOption
 
 
 def _tables(metrics: dict[str, float]):
@@ -81,6 +82,7 @@ def evaluate(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     verify: VerifyOption = True,
+    threads: ThreadsOption = "auto",
 ) -> None:
     """Evaluate a checkpoint: exact accuracy after every supervision step, halting stats, task metrics."""
     from rich.console import Console
@@ -90,6 +92,7 @@ def evaluate(
     from trm.data.format import atomic_write_text, open_split
     from trm.device import pick_dtype
     from trm.evaluation.evaluate import evaluate as run_evaluation
+    from trm.threads import tune_calls
 
     step_dir = describe(checkpoint)
     model, config, metadata = load_any(checkpoint, device=device, use_ema=ema, verify=verify)
@@ -108,6 +111,7 @@ def evaluate(
                 file=str(ds.path / "metadata.json"),
             )
     dev = next(model.parameters()).device
+    tune_calls(model, threads, dev.type)  # --threads (trm.threads)
     if ttc is not None:
         from trm.evaluation.ttc import evaluate_ttc
 

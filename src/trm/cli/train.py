@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.threads_arg import ThreadsOption
+
 EPILOG = (
     "Examples:\n\n"
     "  trm train --recipe quickstart\n\n"
@@ -36,6 +38,7 @@ def train(
         ),
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
+    threads: ThreadsOption = "",
 ) -> None:
     """Train a model: deep supervision with adaptive halting, EMA, checkpoints and periodic evaluation.
 
@@ -44,7 +47,7 @@ def train(
     """
     from trm.config import load_recipe  # a ConfigError is reported by the command group (one line, exit 2)
 
-    config = load_recipe(recipe, overrides or [])
+    config = load_recipe(recipe, [*(overrides or []), *([f"train.threads={threads}"] if threads else [])])
     from trm.training.loop import TrainingInterrupted
     from trm.training.loop import train as run_training
 

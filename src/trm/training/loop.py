@@ -20,6 +20,12 @@ Design choices (the TRM paper's training recipe, arXiv 2510.04871, and its refer
 - ``resume=True`` restores weights, EMA, optimizers, schedule step, loader position, RNG states and
   the carry of every rank: same seed + device -> the interrupted-and-resumed run equals the
   uninterrupted one bit for bit (tested on CPU). A fresh run refuses an out_dir with checkpoints.
+  On the CPU the thread count can change the order of large parallel reductions: ``train.threads``
+  (default ``auto``, ``trm.threads``: measured and changed while training) fixed to a count makes the
+  bits independent of the machine's load.
+- ``train.target_accuracy``: the eval split (a validation split, ``trm quickstart``) is evaluated every
+  ``target_every`` steps from half the planned steps on; the run stops when it reaches the target,
+  or goes on past its planned steps (at the final lr) up to ``target_max_steps`` while it has not.
 - Multi-process (torchrun): see ``trm.training.distributed``; signals and the time budget are acted
   on at log steps there, so all ranks stop at the same step.
 """
@@ -43,6 +49,7 @@ from trm.config import ConfigError, RunConfig, save_config
 from trm.data.format import open_split
 from trm.data.tasks import find_task
 from trm.device import autocast, pick_device, pick_dtype
+from trm.threads import thread_tuner
 from trm.training import distributed as dist
 from trm.training.ema import EMA
 from trm.training.logging import MetricsLogger, NullLogger, truncate_metrics
@@ -59,7 +66,9 @@ class TrainResult:
     epoch: float
     metrics: dict[str, float] = field(default_factory=dict)  # final evaluation ({} if none ran)
     checkpoint: Path | None = None  # the last checkpoint written
-    stopped: str = ""  # "epochs" | "max_steps" | "max_minutes" | "stop_at_step" | "interrupted"
+    # "epochs" | "max_steps" | "max_minutes" | "target_accuracy" | "target_max_steps" | "stop_at_step"
+    # | "interrupted"
+    stopped: str = ""
 
 
 def _task_evaluator(config: RunConfig, split) -> Any:
@@ -109,7 +118,11 @@ class Trainer:
         self.device = dist.rank_device(device, self.info)
         self.dtype = pick_dtype(self.device, tc.dtype)
         self.progress = progress and self.info.is_main
+        self._threads_said: int | None = None  # the count last reported
+        self.threads = thread_tuner(tc.threads, self.device.type, on_choice=self._threads_chosen)
         self.out_dir = Path(config.out_dir)
+        if tc.target_accuracy is not None and self.info.enabled:
+            raise ConfigError("train.target_accuracy needs a single-process run (rank 0 alone evaluates)")
         if tc.global_batch_size % self.info.world_size:
             raise ConfigError(
                 f"train.global_batch_size={tc.global_batch_size} is not divisible by "
@@ -157,6 +170,8 @@ class Trainer:
         self.evaluator = _task_evaluator(
             self.config, self.eval_split
         )  # the task's own (ARC: voting), or None
+        self.last_eval: tuple[int, dict[str, float]] | None = None  # (step, metrics) of the newest evaluation
+        self.on_log: Any = None  # called as on_log(step, metrics) after each train log line
 
         n_params = sum(p.numel() for p in self.dense_params)
         self._say(
@@ -205,6 +220,11 @@ class Trainer:
     def _say(self, msg: str) -> None:
         if self.progress:
             tqdm.write(msg, file=sys.stderr)
+
+    def _threads_chosen(self, count: int, rates: dict[int, float]) -> None:
+        if count != self._threads_said and self.threads is not None:
+            self._threads_said = count  # said when the count changes, not at every probe
+            self._say(f"threads: {self.threads.describe()}")
 
     @property
     def epoch(self) -> float:
@@ -350,6 +370,7 @@ class Trainer:
                 )
             self.model.train()
             metrics = result.metrics
+            self.last_eval = (self.step, metrics)
             if self.evaluator is not None:  # the task's own evaluation (ARC: votes over every variant)
                 self.evaluator.begin()
                 self.evaluator.update(result.indices, result.predictions, result.q_halt)
@@ -370,7 +391,11 @@ class Trainer:
         metrics["lr"] = self.lr
         metrics["examples_per_s"] = steps * tc.global_batch_size / max(seconds, 1e-9)
         metrics["train_seconds"] = self._seconds()  # wall clock of the run so far (resumes included)
+        if self.device.type == "cpu":
+            metrics["threads"] = torch.get_num_threads()
         self.logger.log("train", self.step, self.epoch, metrics)
+        if self.on_log is not None:
+            self.on_log(self.step, metrics)
         postfix = {"loss": f"{metrics['loss']:.4f}", "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}"}
         if "exact_accuracy" in metrics:
             postfix["exact"] = f"{metrics['exact_accuracy']:.3f}"
@@ -387,15 +412,32 @@ class Trainer:
             return "interrupted"
         if over_time:
             return "max_minutes"
-        if self.step >= self.total:
+        last = self.total
+        if tc.target_accuracy is not None:  # a reached target stops; a missed one may extend the run
+            if self._fresh_eval().get("exact_accuracy", 0.0) >= tc.target_accuracy:
+                return "target_accuracy"
+            last = max(self.total, tc.target_max_steps or 0)
+        if self.step >= last:
+            if last > self.total:
+                return "target_max_steps"
             return "max_steps" if tc.max_steps is not None and self.total == tc.max_steps else "epochs"
         if stop_at_step is not None and self.step >= stop_at_step:
             return "stop_at_step"
         return ""
 
+    def _fresh_eval(self) -> dict[str, float]:
+        """The metrics of an evaluation at the current step, or {}."""
+        return self.last_eval[1] if self.last_eval is not None and self.last_eval[0] == self.step else {}
+
     def _eval_due(self) -> bool:
-        """True when this step crossed a multiple of ``eval_interval`` epochs."""
+        """True when this step crossed a multiple of ``eval_interval`` epochs, or a target check is due."""
         tc = self.config.train
+        if (
+            tc.target_accuracy is not None
+            and self.step >= self.total // 2  # the plan's second half on
+            and (self.step % tc.target_every == 0 or self.step == self.total)
+        ):
+            return True
         if not tc.eval_interval:
             return False
         per_eval = tc.eval_interval * self.loader.examples_per_epoch  # examples between evaluations
@@ -413,14 +455,19 @@ class Trainer:
                    disable=not self.progress, dynamic_ncols=True)  # fmt: skip
         self._t_start = time.monotonic()
         t_window = time.perf_counter()
-        at_boundary = True
+        at_boundary, warmed = True, False
         try:
             with StopSignals() as signals:
                 stopped = self._stop_reason(signals, False, stop_at_step)
                 while not stopped:
                     at_boundary = False
+                    t_step = time.perf_counter()
                     window += self._train_step(next(self.loader))
                     at_boundary = True
+                    if self.threads is not None and warmed:  # the run's first step warms up
+                        per_rank = tc.global_batch_size // self.info.world_size
+                        self.threads.observe(per_rank, time.perf_counter() - t_step)
+                    warmed = True
                     window_steps += 1
                     bar.update(int(min(self._seconds(), budget)) - bar.n if budget else 1)  # whole seconds
                     log_now = self.step % tc.log_every == 0
@@ -429,14 +476,14 @@ class Trainer:
                         self._log(window, window_steps, now - t_window, bar)
                         window.zero_()
                         window_steps, t_window = 0, now
-                    stopped = self._stop_reason(signals, log_now, stop_at_step)
-                    if stopped:
-                        break
-                    if self._eval_due():
+                    # Evaluate before deciding to stop (a target stops on it); a signal skips it (ranks
+                    # decide together on signals at log steps only: there every rank evaluates).
+                    if self._eval_due() and (self.info.enabled or signals.received is None):
                         self._save()
                         self._evaluate()
                     elif tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
                         self._save()
+                    stopped = self._stop_reason(signals, log_now, stop_at_step)
         except KeyboardInterrupt:  # a second signal, or one outside the handler: save if between steps
             bar.close()
             if at_boundary and not self.info.enabled and self.step != self.last_saved_step:
@@ -449,27 +496,36 @@ class Trainer:
         if stopped == "interrupted":
             self.logger.close()
             raise TrainingInterrupted(self.last_checkpoint)
-        metrics = self._evaluate() if stopped != "stop_at_step" else {}
+        metrics = {} if stopped == "stop_at_step" else (self._fresh_eval() or self._evaluate())
         self.logger.close()
         return TrainResult(self.out_dir, self.step, self.epoch, metrics, self.last_checkpoint, stopped)
 
 
 def train(
-    config: RunConfig, resume: bool = False, *, stop_at_step: int | None = None, progress: bool = True
+    config: RunConfig,
+    resume: bool = False,
+    *,
+    stop_at_step: int | None = None,
+    progress: bool = True,
+    on_log: Any = None,
 ) -> TrainResult:
     """Train ``config`` to its end (see the module docstring); returns where everything went.
 
     ``resume`` continues the newest checkpoint in ``config.out_dir``. ``stop_at_step`` stops early
     WITHOUT changing the schedule (checkpoint, no evaluation), e.g. to split a run into jobs.
+    ``on_log(step, metrics)`` is called after each train log line (every ``log_every`` steps).
     Raises ``TrainingInterrupted`` (a KeyboardInterrupt) after a SIGINT/SIGTERM stop.
     """
     from trm.training.run_lock import RunLock
 
     # One run per out_dir (a second is refused; a killed run's stale lock is taken over). Main rank only.
+    threads = torch.get_num_threads()  # train.threads changes it; the caller gets its own back
     with RunLock(config.out_dir, enabled=os.environ.get("RANK", "0") == "0"):
         trainer = Trainer(config, resume=resume, progress=progress)
+        trainer.on_log = on_log
         try:
             return trainer.run(stop_at_step=stop_at_step)
         finally:
             trainer.loader.close()
             dist.shutdown(trainer.info)
+            torch.set_num_threads(threads)

@@ -103,10 +103,28 @@ def grid_text(
     return out
 
 
+def _unchanged_line(run: list[Any], halted_at: int | None) -> Text:
+    """One line for steps that left the answer as it was: ``steps 4-8: no change, q_halt +5.50``."""
+    first, last = run[0].index, run[-1].index
+    span = f"step {first}" if first == last else f"steps {first}-{last}"
+    line = Text(f"{span}: no change, q_halt {run[-1].q_halt:+.2f}", style="dim")
+    if halted_at is not None and first <= halted_at <= last:
+        line.append(f"  <- halting head stops at step {halted_at}", style="magenta")
+    return line
+
+
 def trace_text(solution: Any) -> Group:
-    """Every step of a Solution: a header (step, q_halt, valid, cells changed) and its grid."""
+    """The steps of a Solution while the answer changes: a header (step, q_halt, valid, cells changed) and
+    its grid; a run of steps that change nothing is one line."""
     parts: list[Any] = []
+    same: list[Any] = []  # consecutive steps after the first that changed no cell
     for step in solution.trace:
+        if step.index > 1 and not np.any(step.changed):
+            same.append(step)
+            continue
+        if same:
+            parts += [_unchanged_line(same, solution.halted_at), Text("")]
+            same = []
         mark = Text("valid", style="bold green") if step.valid else Text("not valid", style="red")
         head = Text(f"step {step.index}  q_halt={step.q_halt:+.2f}  ", style="bold")
         head.append_text(mark)
@@ -124,6 +142,8 @@ def trace_text(solution: Any) -> Group:
             ),
             Text(""),
         ]
+    if same:
+        parts.append(_unchanged_line(same, solution.halted_at))
     return Group(*parts)
 
 

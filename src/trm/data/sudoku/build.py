@@ -88,10 +88,12 @@ def write_dataset(
     force: bool = False,
     progress: bool = False,
     rejected: list[Rejected] | None = None,
+    val: Pairs | None = None,
 ) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
-    """Augment the training puzzles and write both splits plus ``ratings.json`` (and ``rejected.txt``
-    listing ``rejected``, one per line, when there are any); returns (counts, ratings). ``out`` is
-    replaced only when everything is written (:mod:`trm.data.output`)."""
+    """Augment the training puzzles and write both splits (and ``val``, held out like the test set, when
+    given) plus ``ratings.json`` (and ``rejected.txt`` listing ``rejected``, one per line, when there are
+    any); returns (counts, ratings). ``out`` is replaced only when everything is written
+    (:mod:`trm.data.output`)."""
     out = Path(out)
     check_output(out, force)
     if num_aug < 0:
@@ -105,7 +107,9 @@ def write_dataset(
         k = test.questions.shape[1]
         raise InputError(f"train puzzles are {n}x{n} but test puzzles are {k}x{k}")
     box_shape(n)
-    ratings = {"train": rating_summary(train.ratings), "test": rating_summary(test.ratings)}
+    held_out = {"test": test, **({"val": val} if val is not None else {})}
+    ratings = {"train": rating_summary(train.ratings)}
+    ratings.update({name: rating_summary(p.ratings) for name, p in held_out.items()})
     rng = np.random.default_rng([seed, 2])
     group = 1 + num_aug
     m = len(train.questions)
@@ -119,14 +123,10 @@ def write_dataset(
             qs, as_ = augment_batch(q, a, rng, num_aug)  # [A, N, N] each
             inputs[rows.start + 1 : rows.stop] = to_tokens(qs).reshape(num_aug, n * n)
             labels[rows.start + 1 : rows.stop] = to_tokens(as_).reshape(num_aug, n * n)
-    splits = {
-        "train": (inputs, labels, np.arange(0, m * group + 1, group)),
-        "test": (
-            to_tokens(test.questions).reshape(-1, n * n),
-            to_tokens(test.answers).reshape(-1, n * n),
-            np.arange(len(test.questions) + 1),
-        ),
-    }
+    splits = {"train": (inputs, labels, np.arange(0, m * group + 1, group))}
+    for name, p in held_out.items():
+        qs = to_tokens(p.questions).reshape(-1, n * n)
+        splits[name] = (qs, to_tokens(p.answers).reshape(-1, n * n), np.arange(len(qs) + 1))
     with building(out, force) as tmp:
         for name, (x, y, groups) in splits.items():
             meta = DatasetMetadata(
@@ -153,13 +153,14 @@ def write_dataset(
                 group_indices=groups,
                 metadata=meta,
             )
-            atomic_save_npy(
-                path / "ratings.npy", (train if name == "train" else test).ratings.astype(np.int64)
-            )
+            pairs_of = {"train": train, **held_out}[name]
+            atomic_save_npy(path / "ratings.npy", pairs_of.ratings.astype(np.int64))
         atomic_write_text(tmp / RATINGS_FILE, json.dumps(ratings, indent=2, sort_keys=True) + "\n")
         if rejected:
             atomic_write_text(tmp / REJECTED_FILE, "".join(f"{r}\n" for r in rejected))
     counts = {"train_puzzles": m, "train_examples": m * group, "test_puzzles": len(test.questions)}
+    if val is not None:
+        counts["val_puzzles"] = len(val.questions)
     return counts, ratings
 
 
@@ -335,10 +336,12 @@ def build_from_generator(
     force: bool = False,
     progress: bool = False,
     workers: int = 1,
+    val_count: int = 0,
 ) -> BuildReport:
     """Generated puzzles with unique solutions: the first ``test_count`` distinct puzzles of the seed's
     sequence are the test set, the next ``train_count`` the training set (so the test set does not change
-    with ``train_count``); no puzzle is in both. Ratings are :func:`~trm.data.sudoku.rate` guesses.
+    with ``train_count``), the next ``val_count`` a ``val`` split (held out, for choosing when to stop);
+    no puzzle is in two. Ratings are :func:`~trm.data.sudoku.rate` guesses.
     ``workers`` processes generate in parallel; the result does not depend on it (puzzle i depends
     on (seed, i) only)."""
     if train_count <= 0 or test_count <= 0:
@@ -351,7 +354,9 @@ def build_from_generator(
         if min_rating is None and max_rating is None
         else (lo if max_rating is None else (lo, max_rating))
     )
-    need = test_count + train_count
+    if val_count < 0:
+        raise ValueError(f"val_count must be >= 0, got {val_count}")
+    need = test_count + train_count + val_count
     found: dict[bytes, Any] = {}
     with tqdm(total=need, desc="generate", unit="puzzle", disable=not progress) as bar:
         for batch in _generated_chunks(size, min_blanks, target, seed, minimal, need, workers):
@@ -382,6 +387,7 @@ def build_from_generator(
             "size": size,
             "train_count": train_count,
             "test_count": test_count,
+            "val_count": val_count,
             "min_blanks": min_blanks,
             "min_rating": min_rating,
             "max_rating": max_rating,
@@ -390,12 +396,13 @@ def build_from_generator(
     }
     counts, ratings = write_dataset(
         out,
-        pairs(puzzles[test_count:]),
+        pairs(puzzles[test_count : test_count + train_count]),
         pairs(puzzles[:test_count]),
         num_aug=num_aug,
         seed=seed,
         build=build,
         force=force,
         progress=progress,
+        val=pairs(puzzles[test_count + train_count :]) if val_count else None,
     )
     return BuildReport(Path(out), counts, ratings, [], time.perf_counter() - start)
