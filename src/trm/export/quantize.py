@@ -16,15 +16,18 @@ Design choices:
   EPYC with AVX2 only (``trm.export.int8_kernels`` emulates that kernel and reproduces the 88.2%).
   With uint8 weights the graph runs on u8 x u8 kernels, which widen both operands to int16 before
   multiplying (``vpmaddwd``, int32 sums): exact on every x86 CPU, with the full 8 bits of weight
-  resolution (asymmetric: min..max of each matrix). What it costs and keeps on a trained quick-start
-  model, natively and under the AVX2 emulation, is ``benchmarks/export.py --int8-schemes`` (README,
-  Deploy). Rejected: 7-bit int8 weights (``reduce_range``; safe, since 2 * 255 * 64 < 32,768, but
-  one bit coarser: tied with uint8 on the trained quick-start, 0.5-6 points fewer cells agreeing
-  with fp32 on the untrained test models), per-channel scales (gained nothing there), s8 x s8 (no x86 SIMD kernel: MLAS runs it in plain C++),
-  the QDQ format (static: needs calibration data, and its QLinearMatMul uses the same u8 x s8
-  kernels), and onnxruntime's ``session.x64quantprecision`` session option (it converts int8 weights
-  to uint8 when a session loads, but only for the sessions that set it; the file should be right in
-  any onnxruntime).
+  resolution (asymmetric: min..max of each matrix). Its cost is speed: u8 x u8 kernels widen to 16
+  bits, and a trained quick-start step took ~1.4x as long as with int8 weights on a VNNI CPU (0.68 s
+  against 0.50 s, batch 64, timed alternately); its accuracy tied with them (93.4% exact both; fp32
+  94.0%). ``benchmarks/export.py --int8-schemes`` measures every scheme natively and under the AVX2
+  emulation (README, Deploy).
+- **Rejected**: 7-bit int8 weights (``reduce_range``; safe, since 2 * 255 * 64 < 32,768, and as fast
+  as int8, but one bit coarser: tied with uint8 on the trained quick-start, 0.5-6 points fewer cells
+  agreeing with fp32 on the untrained test models); per-channel scales (gained nothing there); s8 x s8
+  (no x86 SIMD kernel: MLAS runs it in plain C++); the QDQ format (static: needs calibration data,
+  and its QLinearMatMul uses the same u8 x s8 kernels); onnxruntime's ``session.x64quantprecision``
+  session option (it converts int8 weights to uint8 when a session loads, but only in the sessions
+  that set it; the file should be right in any onnxruntime).
 - Activations get ONE scale per tensor per call, computed over the whole batch: an int8 model's answer
   for a puzzle can depend slightly on the other puzzles of its batch (fp32 answers do not), and the
   recursion runs 36+ int8 matmuls per step, so a weakly trained model with small logit margins
