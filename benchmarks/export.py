@@ -8,6 +8,13 @@ accuracy of every backend is printed too; other models use random weights (recip
 and random token rows. An untrained recursion is chaotic (fp32 itself drifts from float64 by ~7x per
 step), so answer agreement is meaningful for trained weights only; latency and size do not depend on it.
 
+``--int8-schemes`` prints instead one table for the quick-start model: every int8 scheme of
+``trm.export.quantize.SCHEMES`` against onnxruntime fp32, run natively (this CPU's kernels) and under
+``trm.export.int8_kernels.emulate_avx2`` (the integer matmuls as onnxruntime's AVX2 kernel without VNNI
+computes them; exact float ops, so the same on every CPU), with the matmuls that could saturate on such
+a CPU counted from the graph. On a CPU without VNNI the "native" columns of an ``s8`` scheme are the
+emulated ones.
+
 Timing: one warm-up call, then the median of ``--repeats`` calls, each running ``steps`` supervision
 steps (default: the model's N_sup; ``--steps-big`` for the paper-size models, whose 16 x 21 network
 calls per puzzle take minutes on a small CPU: their rows say how many steps were timed). Threads:
@@ -15,6 +22,8 @@ calls per puzzle take minutes on a small CPU: their rows say how many steps were
 
     .venv/bin/python benchmarks/export.py --quickstart runs/quickstart --quickstart-data runs/quickstart/data
     .venv/bin/python benchmarks/export.py --models sudoku_mlp,sudoku_att,arc --steps-big 1 --batch 64
+    .venv/bin/python benchmarks/export.py --int8-schemes --quickstart runs/quickstart \
+        --quickstart-data runs/quickstart/data --puzzles 500
 """
 
 from __future__ import annotations
@@ -34,7 +43,8 @@ import torch
 from trm.config import load_recipe
 from trm.data.format import DatasetMetadata, open_split
 from trm.export import export_model
-from trm.export.quantize import quantize_int8
+from trm.export.int8_kernels import emulate_avx2, saturation_risks
+from trm.export.quantize import SCHEMES, quantize_int8
 from trm.inference.solver import Solver
 from trm.models import build_model, count_parameters
 from trm.runtime import OnnxSolver
@@ -147,6 +157,51 @@ def bench_model(name: str, args, workdir: Path) -> list[dict]:
     return out
 
 
+def answers_of(run: Runner, rows: np.ndarray, batch: int) -> np.ndarray:
+    return np.concatenate([run(rows[i : i + batch]) for i in range(0, len(rows), batch)])
+
+
+def int8_schemes(args, workdir: Path) -> None:
+    """One table: each int8 scheme, native and AVX2-emulated, against onnxruntime fp32."""
+    import onnx
+
+    model, config, metadata, rows, labels = load("quickstart", args)
+    steps, batch = model.halt_max_steps, rows[: args.batch]
+    fp32 = export_model(model, config, metadata, workdir / "fp32.onnx")
+    reference = answers_of(onnx_runner(fp32, steps, args.threads), rows, args.batch)
+
+    def scores(got: np.ndarray) -> str:
+        same = f"{(got == reference).all(axis=1).mean():.3f}"
+        if labels is None:
+            return f"{same} | - | -"
+        right = got == labels[: len(got)]
+        return f"{same} | {right.all(axis=1).mean():.3f} | {right.mean():.3f}"
+
+    def speed(run: Runner) -> str:
+        return f"{len(batch) / median_seconds(lambda: run(batch), args.repeats):.1f}"
+
+    print(
+        f"| scheme | matmuls that can saturate | file MB | puzzles/s b={len(batch)} "
+        "| native: same answers as fp32 | exact | cell | AVX2 emulated: same answers | exact | cell |"
+    )
+    print("|" + "---|" * 10)
+    fp32_run = onnx_runner(fp32, steps, args.threads)
+    print(f"| fp32 | - | {fp32.stat().st_size / 1e6:.1f} | {speed(fp32_run)} | {scores(reference)} | "
+          f"{scores(reference)} |")  # fmt: skip
+    for scheme in SCHEMES:
+        path = quantize_int8(fp32, workdir / f"{scheme}.onnx", scheme=scheme)
+        graph = onnx.load(str(path))
+        total = sum(n.op_type == "MatMulInteger" for n in graph.graph.node)
+        native = onnx_runner(path, steps, args.threads)
+        emulated = onnx_runner(emulate_avx2(path, workdir / f"{scheme}.avx2.onnx"), steps, args.threads)
+        print(f"| {scheme} | {len(saturation_risks(graph))} of {total} | {path.stat().st_size / 1e6:.1f} | "
+              f"{speed(native)} | {scores(answers_of(native, rows, args.batch))} | "
+              f"{scores(answers_of(emulated, rows, args.batch))} |", flush=True)  # fmt: skip
+    print(f"\n{len(rows)} puzzles, {steps} steps, {os.cpu_count()} CPU cores visible, "
+          f"{args.threads} threads; command:")  # fmt: skip
+    print("    .venv/bin/python benchmarks/export.py " + " ".join(sys.argv[1:]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="quickstart,sudoku_mlp,sudoku_att,arc")
@@ -158,8 +213,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--int8-schemes", action="store_true", help="Only the int8 schemes table.")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.int8_schemes:
+        with tempfile.TemporaryDirectory(prefix="trm-bench-int8-") as tmp:
+            int8_schemes(args, Path(tmp))
+        return
     rows = []
     with tempfile.TemporaryDirectory(prefix="trm-bench-export-") as tmp:
         for name in args.models.split(","):

@@ -28,6 +28,7 @@ from trm.data.format import DatasetMetadata
 from trm.data.sudoku import format_grid, generate
 from trm.errors import MismatchError
 from trm.export import export_checkpoint, export_model
+from trm.export.int8_kernels import saturation_risks
 from trm.export.quantize import quantize_int8
 from trm.inference.solver import Solver
 from trm.models import build_model
@@ -172,20 +173,31 @@ def test_fixed_batch_and_default_steps(tmp_path, exports, puzzles):
 
 
 def test_int8_file(tmp_path, exports):
-    """Every weight matmul becomes int8, the metadata is kept, the weights shrink ~4x, and the answers stay
-    far above chance (1/7 per cell). Accuracy against fp32 is measured on a trained model
-    (``test_export_trained.py``, ``benchmarks/export.py``): an untrained recursion amplifies int8 noise."""
+    """Every weight matmul becomes a u8 x u8 integer matmul that no x86 kernel can saturate (checked from
+    the graph: uint8 weights), the metadata is kept, the weights shrink ~4x, and the answers stay close
+    to fp32's.
+
+    What depends on the CPU: only fp32 rounding (onnxruntime picks its float kernels by CPU) and hence,
+    rarely, a rounding of an activation to the next uint8 step. The integer matmuls are exact on every
+    x86 CPU (``trm.export.int8_kernels``). Measured on a VNNI CPU: 0.964 of the cells agree with fp32
+    (onnxruntime's default int8 weights gave 0.956 there and 0.882 on an AVX2-only AMD EPYC, whose u8 x s8
+    kernel saturates). Accuracy against fp32 on a trained model: ``test_export_trained.py`` and
+    ``benchmarks/export.py --int8-schemes``; an untrained recursion amplifies int8 noise."""
     _, _, path = exports("attention")
     fp32 = OnnxSolver(path)
     int8 = OnnxSolver(quantize_int8(path, tmp_path / "int8.onnx"))
     assert int8.info.quantization == "int8"
     assert replace(int8.info, quantization="none") == fp32.info
-    graph = onnx.load(str(int8.path)).graph
-    weights = {i.name for i in graph.initializer}
+    model = onnx.load(str(int8.path))
+    graph = model.graph
+    weights = {i.name: i for i in graph.initializer}
     float_weight_matmuls = [
-        n for n in graph.node if n.op_type in ("MatMul", "Gemm") and set(n.input) & weights
+        n for n in graph.node if n.op_type in ("MatMul", "Gemm") and set(n.input) & set(weights)
     ]
-    assert not float_weight_matmuls and any(n.op_type == "MatMulInteger" for n in graph.node)
+    integer = [n for n in graph.node if n.op_type == "MatMulInteger"]
+    assert not float_weight_matmuls and integer
+    assert all(weights[n.input[1]].data_type == onnx.TensorProto.UINT8 for n in integer)
+    assert saturation_risks(model) == []
 
     def weight_bytes(p):
         return sum(len(i.raw_data) for i in onnx.load(str(p)).graph.initializer)
@@ -194,7 +206,7 @@ def test_int8_file(tmp_path, exports):
     tokens = random_tokens(ROWS, seed=2)
     (l32,), _ = fp32.step_outputs(tokens, 1)
     (l8,), _ = int8.step_outputs(tokens, 1)
-    assert (l8.argmax(-1) == l32.argmax(-1)).mean() > 0.9  # measured 0.99
+    assert (l8.argmax(-1) == l32.argmax(-1)).mean() > 0.9  # measured 0.964 (VNNI CPU)
 
 
 def test_cli_export_then_solve(tmp_path, puzzles, monkeypatch):
