@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 
-import huggingface_hub
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
 from conftest import shared_data_dir
+from hub_standin import FakeHub
 from trm.checkpoints import load_any, load_official
 from trm.data.format import DatasetMetadata, write_split
 from trm.data.sudoku import generate, to_tokens
@@ -54,14 +54,7 @@ def _text(grid) -> str:
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
-    root = tmp_path / "hub"
-
-    def snapshot_download(repo_id, *, revision=None, allow_patterns=None, **kwargs):
-        return str(root / repo_id)
-
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
-    monkeypatch.setenv("TRM_CACHE", str(tmp_path / "cache"))
-    return root
+    return FakeHub(tmp_path / "hub").install(monkeypatch)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -75,7 +68,7 @@ def test_convert_eval_and_solve_a_reference_checkpoint(kind, tmp_path, dataset, 
     for (name, p), q in zip(converted.state_dict().items(), direct.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
 
-    shutil.copytree(folder, hub / "someone" / kind)
+    shutil.copytree(folder, hub.repo(f"someone/{kind}"))
     report = tmp_path / "report.json"
     for spec in (str(folder), f"hf://someone/{kind}"):  # the converted run holds the same weights (above)
         result = runner.invoke(
