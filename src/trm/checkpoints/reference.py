@@ -315,15 +315,12 @@ def load_official(
     """A reference checkpoint file (or its folder) -> our model with those weights (eval mode), the
     resolved RunConfig and the dataset metadata it was built for (as ``load_for_inference`` returns).
     The weights stay memory-mapped on the CPU (``fast_build``)."""
-    from trm.checkpoints.fast_build import build_with_weights
+    from trm.checkpoints.fast_build import build_on_meta, build_with_weights
     from trm.device import pick_device
 
     files, run_config, metadata, state = resolve_reference(path, config, arch=arch, step=step, label=label)
     where = label or str(files.weights)
-    with torch.device("meta"):
-        from trm.models import build_model
-
-        shapes = build_model(run_config, metadata)
+    shapes = build_on_meta(run_config, metadata)
     model = build_with_weights(run_config, metadata, fit_state(shapes, state, where), where)
     dev = pick_device(device) if isinstance(device, str) else device
     model.to(dev).eval()

@@ -7,7 +7,9 @@ Design choices:
 - Memory: the file is memory-mapped (``mmap=True``; safetensors are mapped by their library), so a
   1.8 GB ARC puzzle table costs page-cache pages, not a second copy; the model then takes the
   mapped tensors as its parameters (``fast_build``). Old non-zip torch files cannot be mapped and
-  are read whole.
+  are read whole. The mapping is private (writes to the weights never reach the file), but the file
+  must not be truncated or rewritten in place while the model is in use, as with any memory map;
+  huggingface_hub and trm replace files by renaming, which is safe.
 - Nesting: trainers wrap the weights in dicts. ``unwrap`` looks in the keys the common trainers use
   (``ema``, ``ema_state_dict``, ``model_ema``, then ``model``, ``state_dict``, ``model_state_dict``,
   ``module``; Lightning's ``last.ckpt`` keeps them under ``state_dict``), EMA first, and says which
