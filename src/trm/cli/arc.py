@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from trm.cli.arc_adapt import adapt
-from trm.cli.checkpoint_args import CHECKPOINT_HELP, VerifyOption
+from trm.cli.checkpoint_args import (
+    CHECKPOINT_HELP,
+    ArchConfigOption,
+    ArchOption,
+    StepOption,
+    VerifyOption,
+    load_options,
+)
 
 arc_app = typer.Typer(
     help="ARC: voting evaluation, test-time adaptation, submissions, scoring, pictures.", no_args_is_help=True
@@ -95,6 +102,9 @@ def evaluate(
             "the submission and the arc/pooled/ metrics come from the pool.",
         ),
     ] = False,
+    arch: ArchOption = None,
+    arch_config: ArchConfigOption = None,
+    step: StepOption = None,
 ) -> None:
     """Predict every variant of every test input, vote, write submission.json and print pass@K."""
     from rich.console import Console
@@ -112,7 +122,9 @@ def evaluate(
     metrics: dict[str, float] = {}
     roots: set[Path] = set()
     for path in checkpoint:
-        model, config, _ = load_any(path, device=device, use_ema=ema, verify=verify)
+        model, config, _ = load_any(
+            path, device=device, use_ema=ema, verify=verify, **load_options(arch, arch_config, step)
+        )
         root = data if data is not None else (Path(config.data.path) if config.data.path else None)
         if root is None:
             raise typer.BadParameter(
