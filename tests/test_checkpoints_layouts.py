@@ -264,6 +264,10 @@ def test_layouts_over_the_hub_fetch_one_weights_file_and_its_description(hub, tm
     model, _, metadata = load_any("hf://someone/lightning", device="cpu")
     assert_golden(model, "trm_att")
     assert metadata.build["checkpoint"] == "hf://someone/lightning/last.ckpt"
+    (lightning / "epoch=3-step=1000.ckpt").write_bytes(b"truncated")  # Lightning's step name wins
+    with pytest.raises(CheckpointError) as info:
+        load_any("hf://someone/lightning", device="cpu")
+    assert str(info.value).startswith("hf://someone/lightning/epoch=3-step=1000.ckpt: not a readable")
 
     bare = hub.repo("alphaXiv/trm-model-arc-agi-1")
     bare.mkdir(parents=True)

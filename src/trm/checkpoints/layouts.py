@@ -7,8 +7,9 @@ is what lets the hub choose before downloading anything.
 The layouts published checkpoints use, in the order they are tried in one folder:
 
 1. ours: ``meta.json`` + ``model.safetensors`` (a step dir; ``trm push`` uploads one);
-2. step files: any name ending in ``step_N`` / ``step-N`` / ``stepN``, with no extension or a weights
-   extension (``step_518071``, ``maze_hard_step_32550``, ``step_100.pt``, ``step_1.pth``): the highest
+2. step files: any name ending in ``step_N`` / ``step-N`` / ``step=N`` / ``stepN``, with no extension or
+   a weights extension (``step_518071``, ``maze_hard_step_32550``, ``step_100.pt``, Lightning's
+   ``epoch=3-step=1000.ckpt``): the highest
    N, or the one ``@step=N`` / ``--step N`` names;
 3. ``checkpoint`` (the HRM authors' repositories);
 4. the only ``.pt/.pth/.bin/.ckpt/.safetensors`` file (``X.pt`` beside ``X.yaml``, Lightning's
@@ -29,7 +30,7 @@ from pathlib import Path
 from trm.checkpoints.errors import CheckpointError
 
 WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
-STEP_NAME = re.compile(r"^(?:.*[._-])?step[_-]?(\d+)(\.(?:pt|pth|bin|ckpt|safetensors))?$")
+STEP_NAME = re.compile(r"^(?:.*[._=-])?step[_=-]?(\d+)(\.(?:pt|pth|bin|ckpt|safetensors))?$")
 STEP_OPTION = re.compile(r"@step=(\d+)$")
 OURS = ("meta.json", "config.yaml", "model.safetensors", "ema.safetensors")
 DESCRIBING = ("dataset.json",)  # beside every YAML file of the folder

@@ -47,27 +47,32 @@ def _torch_load(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)  # legacy format: no mapping
 
 
-def read_file(path: str | Path) -> Any:
-    """The object a weights file holds (tensors and plain containers only)."""
+def read_file(path: str | Path, where: str | None = None) -> Any:
+    """The object a weights file holds (tensors and plain containers only); errors name ``where``
+    (default: the path)."""
     path = Path(path)
+    where = where or str(path)
     if path.suffix == ".safetensors":
         from trm.checkpoints.run_dir import read_safetensors
 
-        return read_safetensors(path)
+        try:
+            return read_safetensors(path)
+        except CheckpointError as e:
+            raise e.in_file(where) from None
     try:
         return _torch_load(path)
     except pickle.UnpicklingError as e:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
         if found is None:  # not a pickle of known structure at all
-            raise CheckpointError("not a readable PyTorch checkpoint", file=str(path)) from None
+            raise CheckpointError("not a readable PyTorch checkpoint", file=where) from None
         raise CheckpointError(
             f"refused: it needs the Python object {found.group(1)} to load, which could run code "
             "(only plain state dicts of tensors are read)",
-            file=str(path),
+            file=where,
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"not a readable PyTorch checkpoint ({first})", file=str(path)) from None
+        raise CheckpointError(f"not a readable PyTorch checkpoint ({first})", file=where) from None
 
 
 def _is_state(obj: Any) -> bool:
@@ -123,5 +128,5 @@ def describe_source(source: str | None) -> str:
 def load_state(path: str | Path, where: str | None = None) -> tuple[dict[str, Tensor], str | None]:
     """(prefix-free state dict of a weights file, where in the file it was)."""
     where = where or str(path)
-    state, source = unwrap(read_file(path), where)
+    state, source = unwrap(read_file(path, where), where)
     return strip_prefix(state), source
