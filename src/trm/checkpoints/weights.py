@@ -70,7 +70,7 @@ def read_file(path: str | Path, where: str | None = None) -> Any:
             "(only plain state dicts of tensors are read)",
             file=where,
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError) as e:  # damaged
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"not a readable PyTorch checkpoint ({first})", file=where) from None
 
