@@ -6,7 +6,8 @@ A reference checkpoint is ``torch.save(state_dict)`` of the trainer's loss-head 
 compilation). The weight names map one to one onto ours (``_NAMES``, ``_BLOCK_PARTS``); the model
 math is the same (post-norm blocks, fused gate-first SwiGLU, fused qkv, rotate-half rotary, the same
 recursion), so converting is renaming plus dtype: y0/z0 (``H_init``/``L_init``) are stored in bf16
-and become fp32 buffers holding the same values.
+and become fp32 buffers holding the same values. The community's other layouts (``X.pt`` + ``X.yaml``,
+Lightning's ``last.ckpt``, DDP prefixes, nested dicts: ``layouts``, ``weights``) hold the same tensors.
 
 Design choices:
 
@@ -19,7 +20,7 @@ Design choices:
 - What ``all_config.yaml`` lacks comes from the tensors where it can (vocab from the token
   embedding, identifier count from ``puzzle_emb.weights``, seq_len from the MLP-T width), then
   ``dataset.json``, then the caller's ``config``; the task is inferred from (vocab, seq_len) when
-  that is unambiguous (``_TASKS``), else the error says which option to pass.
+  that is unambiguous (``reference_config.TASKS``), else the error says which option to pass.
 - A puzzle embedding narrower than ``hidden_size`` (``puzzle_emb_ndim < hidden``) is zero-padded to
   the hidden width: the reference pads the same row with zeros, so the forward pass is unchanged.
   A wider one (several prefix positions) and learned position embeddings are not supported: error.
