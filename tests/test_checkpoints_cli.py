@@ -147,7 +147,14 @@ def test_models_check_says_unreachable_at_once_offline_and_what_it_would_fetch_o
     result = runner.invoke(_app(), ["models", "--check", "--task", "arc"])
     assert result.exit_code == 0, result.output
     assert "reachable: would fetch arc_v1_public/step_1 (+2 small files)" in result.output
-    assert "could not list the repository (OSError: 404" in result.output
+    assert "unreachable: could not list the repository (OSError: 404" in result.output
+    ptrm = hub.repo("glouriousgautam/ptrm-sudoku-trm") / "checkpoints" / "run-a"
+    shutil.copytree(REFERENCE / "trm_mlpt", ptrm)
+    result = runner.invoke(_app(), ["models", "--check", "--task", "sudoku"])
+    assert (
+        "reachable; no checkpoint here; checkpoints in checkpoints/run-a/: add one to the spec"
+        in result.output
+    )
     assert hub.downloaded == []  # listing only
 
 

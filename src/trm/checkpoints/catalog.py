@@ -144,18 +144,18 @@ def check(entries: list[KnownCheckpoint], timeout: float = 3.0) -> list[tuple[Kn
         if offline is not None:
             out.append((entry, False, f"unreachable: {offline}"))
             continue
+        spec = parse_spec(entry.spec)
         try:
-            spec = parse_spec(entry.spec)
-            choice = choose(spec, list_files(spec))
+            files = list_files(spec)
         except CheckpointError as e:
-            out.append((entry, False, str(e).removeprefix(f"{entry.spec}: ")))
+            out.append((entry, False, "unreachable: " + str(e).removeprefix(f"{entry.spec}: ")))
+            continue
+        try:
+            choice = choose(spec, files)
+        except CheckpointError as e:  # listed, but the spec does not name one checkpoint
+            out.append((entry, True, "reachable; " + str(e).removeprefix(f"{entry.spec}: ")))
             continue
         extra = len(choice.files) - 1
-        out.append(
-            (
-                entry,
-                True,
-                f"reachable: would fetch {choice.weights}" + (f" (+{extra} small files)" if extra else ""),
-            )
-        )
+        fetch = f"reachable: would fetch {choice.weights}" + (f" (+{extra} small files)" if extra else "")
+        out.append((entry, True, fetch))
     return out
