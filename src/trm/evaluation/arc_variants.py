@@ -11,6 +11,8 @@ those alone. Design choices:
 - Prediction runs on a subset split (the chosen variants' examples, in stored order) and the votes
   are cast with the full split's example indices, so voting, ranking and scoring are the full
   evaluation's code, unchanged. K at least the number of variants is the full evaluation.
+- The batch is no larger than the examples to predict (the evaluation pads its last batch to full
+  size, which for one task at K=1 would predict 63 padding rows with a batch of 64).
 - Fewer variants mean fewer votes: the published K=1 vs K=1000 accuracies are in docs/pretrained.md.
 """
 
@@ -85,8 +87,9 @@ def predict_and_vote_variants(
         (split, np.arange(split.num_examples)) if variants is None else variant_subset(split, variants, seed)
     )
     start = time.perf_counter()
+    batch = min(batch_size, sub.num_examples)  # the last batch is padded to full size: no larger
     result = evaluate(
-        model, sub, batch_size=batch_size, device=next(model.parameters()).device, dtype=dtype,
+        model, sub, batch_size=batch, device=next(model.parameters()).device, dtype=dtype,
         halt_max_steps=halt_max_steps, return_predictions=True, progress=progress,
     )  # fmt: skip
     arc = vote_on_dataset(
