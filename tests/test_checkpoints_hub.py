@@ -1,7 +1,8 @@
 """``hf://`` checkpoints and ``trm push``, with huggingface_hub redirected to a local folder (no network).
 
-``FakeHub`` stands in for the hub: ``snapshot_download`` returns a repository's folder (named by a
-commit hash, as the real cache is) and ``HfApi.upload_folder`` copies into it.
+``FakeHub`` (``hub_standin``) stands in for the hub: it lists a repository, downloads only the files
+``allow_patterns`` selects into a cache named by a commit hash, and ``HfApi.upload_folder`` copies
+into the repository.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import torch
 from typer.testing import CliRunner
 
 from conftest import shared_data_dir
+from hub_standin import FakeHub
 from trm.checkpoints import CheckpointError, load_any, load_for_inference, load_official, save_checkpoint
-from trm.checkpoints import resolve as resolve_mod
 from trm.checkpoints.hub import parse_spec
 from trm.cli import app
 from trm.config import RunConfig
@@ -24,45 +25,11 @@ from trm.data.format import DatasetMetadata
 from trm.models import build_model
 
 REFERENCE = shared_data_dir() / "reference_checkpoints"
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-class FakeHub:
-    def __init__(self, root):
-        self.root = root
-        self.calls = []
-
-    def repo(self, repo_id):
-        return self.root / repo_id / "snapshots" / COMMIT
-
-    def snapshot_download(self, repo_id, *, revision=None, allow_patterns=None, **kwargs):
-        self.calls.append((repo_id, revision, allow_patterns))
-        folder = self.repo(repo_id)
-        if not folder.is_dir():
-            raise OSError(f"404 Client Error: Repository Not Found for {repo_id}")
-        return str(folder)
-
-    def api(self, token=None):
-        hub = self
-
-        class Api:
-            def create_repo(self, repo_id, *, private=False, exist_ok=False):
-                hub.repo(repo_id).mkdir(parents=True, exist_ok=exist_ok)
-
-            def upload_folder(self, *, repo_id, folder_path, commit_message=None):
-                shutil.copytree(folder_path, hub.repo(repo_id), dirs_exist_ok=True)
-                return type("Commit", (), {"commit_url": f"https://hub.test/{repo_id}/commit/1"})()
-
-        return Api()
 
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
-    fake = FakeHub(tmp_path / "hub")
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake.snapshot_download)
-    monkeypatch.setattr(huggingface_hub, "HfApi", fake.api)
-    monkeypatch.setenv("TRM_CACHE", str(tmp_path / "cache"))
-    return fake
+    return FakeHub(tmp_path / "hub").install(monkeypatch)
 
 
 def test_specs_parse_and_bad_ones_are_named():
@@ -79,32 +46,63 @@ def test_specs_parse_and_bad_ones_are_named():
             parse_spec(bad)
 
 
-def test_a_reference_checkpoint_on_the_hub_is_converted_once(hub, tmp_path, monkeypatch):
+def _same_weights(a, b):
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+
+def test_a_reference_checkpoint_downloads_only_its_files_and_loads_in_place(hub):
     if not (REFERENCE / "trm_att").is_dir():
         pytest.skip("reference checkpoints not available")
     folder = hub.repo("someone/trm-att") / "sudoku"
     shutil.copytree(REFERENCE / "trm_att", folder)
+    shutil.copyfile(folder / "step_1", folder / "step_7")  # a folder of steps: only the newest comes
+    (folder / "golden.npz").rename(folder / "big_unrelated.npz")
     model, config, metadata = load_any("hf://someone/trm-att/sudoku@v1", device="cpu")
-    assert hub.calls == [("someone/trm-att", "v1", ["sudoku", "sudoku/*"])]
+    assert sorted(p for _, p in hub.downloaded) == [
+        "sudoku/all_config.yaml", "sudoku/dataset.json", "sudoku/step_7",
+    ]  # fmt: skip
     expected, _, _ = load_official(REFERENCE / "trm_att")
-    for (name, p), q in zip(model.state_dict().items(), expected.state_dict().values(), strict=True):
-        assert torch.equal(p, q), name
+    _same_weights(model, expected)
     assert metadata.task == "sudoku" and config.model.mixer == "attention"
-    cached = tmp_path / "cache" / "hub" / "someone--trm-att" / COMMIT / "sudoku"
-    assert (cached / "checkpoints" / "latest").is_file()
 
-    one_file, _, _ = load_any("hf://someone/trm-att/sudoku/step_1", device="cpu")  # one of several steps
-    assert torch.equal(one_file.lm_head.weight, expected.lm_head.weight)
+    hub.downloaded.clear()  # a spec naming one file brings the files that describe it
+    one_file, _, _ = load_any("hf://someone/trm-att/sudoku/step_1", device="cpu")
+    assert sorted(p for _, p in hub.downloaded) == [
+        "sudoku/all_config.yaml", "sudoku/dataset.json", "sudoku/step_1",
+    ]  # fmt: skip
+    _same_weights(one_file, expected)
+    hub.downloaded.clear()
+    load_any("hf://someone/trm-att/sudoku@step=1", device="cpu")  # @step=N picks one of the steps
+    assert ("someone/trm-att", "sudoku/step_1") in hub.downloaded
 
-    def no_second_conversion(*args, **kwargs):
-        raise AssertionError("converted again")
-
-    monkeypatch.setattr(resolve_mod, "convert", no_second_conversion)
-    load_any("hf://someone/trm-att/sudoku@v1", device="cpu")
-    with pytest.raises(CheckpointError, match="could not download: OSError: 404"):
+    with pytest.raises(CheckpointError, match=r"hf://someone/missing: could not list .*OSError: 404"):
         load_any("hf://someone/missing", device="cpu")
-    with pytest.raises(CheckpointError, match="no folder or file 'nope'"):
+    with pytest.raises(CheckpointError, match="hf://someone/trm-att/nope: .*no folder or file 'nope'"):
         load_any("hf://someone/trm-att/nope", device="cpu")
+    with pytest.raises(CheckpointError, match=r"no step 5 here \(steps: 1, 7\)"):
+        load_any("hf://someone/trm-att/sudoku@step=5", device="cpu")
+
+    hub.online = False  # offline: the cached snapshot's files are the listing
+    hub.downloaded.clear()
+    cached, _, _ = load_any("hf://someone/trm-att/sudoku", device="cpu")
+    _same_weights(cached, expected)
+    assert hub.downloaded == []
+
+
+def test_a_root_without_a_checkpoint_names_the_subfolders_before_downloading(hub):
+    if not (REFERENCE / "trm_att").is_dir():
+        pytest.skip("reference checkpoints not available")
+    for sub in ("arc_v1_public", "arc_v2_public"):
+        shutil.copytree(REFERENCE / "trm_att", hub.repo("arcprize/verification") / sub)
+    (hub.repo("arcprize/verification") / "README.md").write_text("# models\n")
+    with pytest.raises(CheckpointError) as info:
+        load_any("hf://arcprize/verification", device="cpu")
+    assert str(info.value) == (
+        "hf://arcprize/verification: no checkpoint here; checkpoints in arc_v1_public/ and "
+        "arc_v2_public/: add one to the spec"
+    )
+    assert hub.downloaded == [] and hub.calls == []
 
 
 META = DatasetMetadata(task="sudoku", vocab_size=8, seq_len=36, grid_shape=(6, 6), num_puzzle_identifiers=1)
@@ -148,7 +146,7 @@ def test_push_then_hf_round_trips_our_run_bit_for_bit(hub, tmp_path):
         assert meta_back == meta
         for (name, p), q in zip(ours.state_dict().items(), back.state_dict().values(), strict=True):
             assert torch.equal(p, q), name
-    with pytest.raises(CheckpointError, match="apply to reference checkpoints only"):
+    with pytest.raises(CheckpointError, match="apply to checkpoints without a trm config only"):
         load_any("hf://me/tiny-sudoku", device="cpu", config=RunConfig.model_validate({"task": "maze"}))
 
 

@@ -314,8 +314,9 @@ def test_contradictions_and_unknown_weights_are_errors(tmp_path):
     with pytest.raises(CheckpointError, match="the weights imply seq_len=16"):  # MLP-T width 20 - prefix 4
         load_official(folder, RunConfig.model_validate({"task": "toy"}))
     (folder / "all_config.yaml").unlink()
-    with pytest.raises(CheckpointError, match="no all_config.yaml"):
+    with pytest.raises(CheckpointError, match="no config beside it") as info:
         load_official(folder)
+    assert "H_cycles, L_cycles, halt_max_steps, no_ACT_continue: pass --arch H_cycles=<T>" in str(info.value)
 
 
 class _Exploit:

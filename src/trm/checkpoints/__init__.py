@@ -2,8 +2,13 @@
 
 - ``run_dir``: our format (save, ``latest``, resume state, inference loading), checksummed.
 - ``integrity``: the sizes and SHA-256 that meta.json records and loading verifies.
-- ``reference``: the reference code's ``step_N`` + ``all_config.yaml`` layout -> our models.
-- ``hub``: ``hf://owner/repo[/subfolder][@revision]`` through huggingface_hub, cached.
+- ``layouts``: which file of a folder (or a hub listing) holds the weights, and which files describe it.
+- ``weights``: a weights file of any published layout -> a flat state dict (memory-mapped, safe).
+- ``reference``, ``reference_config``, ``arch_options``: the reference code's layout and config -> our
+  models; ``--arch``/``--arch-config`` for checkpoints without a config.
+- ``fast_build``: a model built around its weights without initialising what they replace.
+- ``hub``: ``hf://owner/repo[/path][@revision][@step=N]``: list, choose, download only that.
+- ``catalog``: the known pretrained checkpoints (``trm models``).
 - ``resolve``: ``load_any(spec)``, what every command and ``trm.Solver.load`` use.
 """
 

@@ -6,16 +6,21 @@ A reference checkpoint is ``torch.save(state_dict)`` of the trainer's loss-head 
 compilation). The weight names map one to one onto ours (``_NAMES``, ``_BLOCK_PARTS``); the model
 math is the same (post-norm blocks, fused gate-first SwiGLU, fused qkv, rotate-half rotary, the same
 recursion), so converting is renaming plus dtype: y0/z0 (``H_init``/``L_init``) are stored in bf16
-and become fp32 buffers holding the same values.
+and become fp32 buffers holding the same values. The community's other layouts (``X.pt`` + ``X.yaml``,
+Lightning's ``last.ckpt``, DDP prefixes, nested dicts: ``layouts``, ``weights``) hold the same tensors.
 
 Design choices:
 
-- Safety: the file is read with ``torch.load(weights_only=True)`` (or safetensors); anything that
-  needs more than tensors to unpickle is refused with an error naming the file, never executed.
+- Reading: ``weights`` (memory-mapped, ``weights_only=True``, nested dicts and wrapper prefixes);
+  which file and which config: ``layouts`` and ``find_config`` (``all_config.yaml``, else ``X.yaml``
+  beside ``X.pt``, else the one YAML of the folder with an ``arch:`` section).
+- No silent defaults: without a config file, the tensors give what they show (``model_fields``) and
+  the rest (T, n, heads, N_sup, prefix length, halting) must come from ``arch`` (``--arch``,
+  ``--arch-config``); the error names exactly the missing keys and the flag.
 - What ``all_config.yaml`` lacks comes from the tensors where it can (vocab from the token
   embedding, identifier count from ``puzzle_emb.weights``, seq_len from the MLP-T width), then
   ``dataset.json``, then the caller's ``config``; the task is inferred from (vocab, seq_len) when
-  that is unambiguous (``_TASKS``), else the error says which option to pass.
+  that is unambiguous (``reference_config.TASKS``), else the error says which option to pass.
 - A puzzle embedding narrower than ``hidden_size`` (``puzzle_emb_ndim < hidden``) is zero-padded to
   the hidden width: the reference pads the same row with zeros, so the forward pass is unchanged.
   A wider one (several prefix positions) and learned position embeddings are not supported: error.
@@ -25,8 +30,6 @@ Design choices:
 
 from __future__ import annotations
 
-import pickle
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,16 +39,16 @@ import torch
 import yaml
 from torch import Tensor, nn
 
+from trm.checkpoints import layouts
+from trm.checkpoints.arch_options import DATA_KEYS, flag_hint
 from trm.checkpoints.errors import CheckpointError
-from trm.checkpoints.reference_config import BLOCK, infer_task, model_fields, train_fields
+from trm.checkpoints.reference_config import BLOCK, infer_task, model_fields, shown_by_weights, train_fields
+from trm.checkpoints.weights import describe_source, load_state
 from trm.config import ConfigError, ModelConfig, RunConfig, build_config
 from trm.config import _deep_merge as deep_merge
 from trm.data.format import REFERENCE_METADATA_FILE, DatasetMetadata
 
 CONFIG_FILE = "all_config.yaml"
-_WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
-STEP_FILE = re.compile(r"^step_(\d+)$")
-_PREFIXES = ("_orig_mod.", "model.", "inner.")
 _NAMES = {
     "H_init": "y0",
     "L_init": "z0",
@@ -63,90 +66,70 @@ _BLOCK_PARTS = {
     "mlp.gate_up_proj.weight": "mlp.gate_up.weight",
     "mlp.down_proj.weight": "mlp.down.weight",
 }
+# Our ModelConfig names of the arch keys a caller's RunConfig/ModelConfig may set instead.
+_OURS = {"H_cycles": "H_cycles", "L_cycles": "L_cycles", "halt_max_steps": "halt_max_steps",
+         "num_heads": "num_heads", "puzzle_emb_len": "puzzle_emb_len",
+         "no_ACT_continue": "halting"}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ReferenceFiles:
-    weights: Path  # step_<N>, ``checkpoint``, or one .pt/.pth/.bin/.safetensors file in the reference layout
-    config: Path | None  # all_config.yaml beside it
+    weights: Path  # the weights file (see ``layouts`` for the names recognised)
+    config: Path | None  # the YAML with its ``arch:`` section
     dataset: Path | None  # dataset.json beside it
 
 
-def find_reference(path: str | Path) -> ReferenceFiles:
-    """A weights file, or a folder holding one (the highest ``step_N``, else ``checkpoint``, else the
-    only .pt/.pth/.bin/.safetensors file), with its neighbours."""
+def _has_arch(path: Path) -> bool:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return False
+    return isinstance(raw, dict) and isinstance(raw.get("arch"), dict)
+
+
+def find_config(weights: Path) -> Path | None:
+    """``all_config.yaml`` beside ``weights``, else ``<stem>.yaml``, else the one YAML with ``arch:``."""
+    folder = weights.parent
+    for name in (CONFIG_FILE, f"{weights.stem}.yaml", f"{weights.stem}.yml", f"{weights.name}.yaml"):
+        if (folder / name).is_file():
+            return folder / name
+    with_arch = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and _has_arch(p))
+    if len(with_arch) > 1:
+        names = ", ".join(p.name for p in with_arch)
+        raise CheckpointError(
+            f"several YAML files with an 'arch:' section beside it ({names}); pass the right one with "
+            "--arch-config",
+            file=str(weights),
+        )
+    return with_arch[0] if with_arch else None
+
+
+def find_reference(path: str | Path, step: int | None = None) -> ReferenceFiles:
+    """A weights file, or a folder holding one (``layouts``), with the files that describe it."""
     path = Path(path)
     if path.is_file():
         weights = path
     elif path.is_dir():
-        steps = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := STEP_FILE.match(p.name)))
-        others = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
-        if steps:
-            weights = steps[-1][1]
-        elif (path / "checkpoint").is_file():  # the name the HRM authors' hub repositories use
-            weights = path / "checkpoint"
-        elif len(others) == 1:
-            weights = others[0]
-        else:
-            raise CheckpointError(
-                "no checkpoint here (expected a run dir, a step dir, or a reference step_<N> file)",
-                file=str(path),
-            )
+        choice = layouts.choose_in(layouts.local_files(path), "", step, str(path))
+        weights = path / choice.weights
     else:
         raise CheckpointError("does not exist", file=str(path))
-    folder = weights.parent
-    config, dataset = folder / CONFIG_FILE, folder / REFERENCE_METADATA_FILE
-    return ReferenceFiles(
-        weights, config if config.is_file() else None, dataset if dataset.is_file() else None
-    )
+    dataset = weights.parent / REFERENCE_METADATA_FILE
+    return ReferenceFiles(weights, find_config(weights), dataset if dataset.is_file() else None)
 
 
 def is_reference(path: str | Path) -> bool:
-    """Whether ``path`` is a reference ``step_N`` file, or a folder holding one or an ``all_config.yaml``."""
+    """Whether ``path`` is a file, or a folder with a weights file of a known name directly in it."""
     path = Path(path)
     if path.is_file():
-        return bool(STEP_FILE.match(path.name)) or (path.parent / CONFIG_FILE).is_file()
-    return path.is_dir() and (
-        (path / CONFIG_FILE).is_file() or any(STEP_FILE.match(p.name) and p.is_file() for p in path.iterdir())
-    )
-
-
-def safe_load_state(path: str | Path) -> dict[str, Tensor]:
-    """A state dict of tensors from a torch file (``weights_only=True``) or a safetensors file."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from trm.checkpoints.run_dir import read_safetensors
-
-        return read_safetensors(path)
+        return True
+    if not path.is_dir():
+        return False
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
-        if found is None:  # not a pickle of known structure at all
-            raise CheckpointError("not a readable PyTorch checkpoint", file=str(path)) from None
-        raise CheckpointError(
-            f"refused: it needs the Python object {found.group(1)} to load, which could run code "
-            "(only plain state dicts of tensors are read)",
-            file=str(path),
-        ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"not a readable PyTorch checkpoint ({first})", file=str(path)) from None
-    if not isinstance(obj, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items()
-    ):
-        raise CheckpointError("not a state dict (a mapping of names to tensors)", file=str(path))
-    return dict(obj)
-
-
-def strip_prefix(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    """Drop the wrapper prefixes ``_orig_mod.``, ``model.``, ``inner.`` (each where present)."""
-    out = {}
-    for key, value in state.items():
-        for prefix in _PREFIXES:
-            key = key.removeprefix(prefix)
-        out[key] = value
-    return out
+        layouts.choose_in(layouts.local_files(path, depth=0), "", None, str(path))
+    except CheckpointError as e:
+        return "no checkpoint here" not in str(e)
+    return True
 
 
 def rename(state: Mapping[str, Tensor], arch: str, where: str = "checkpoint") -> dict[str, Tensor]:
@@ -209,22 +192,57 @@ def _given(config: RunConfig | ModelConfig | None) -> dict[str, Any]:
     return config.model_dump(mode="json", exclude_unset=True)
 
 
-def resolve_reference(
-    path: str | Path, config: RunConfig | ModelConfig | None = None
-) -> tuple[ReferenceFiles, RunConfig, DatasetMetadata, dict[str, Tensor]]:
-    """Read a reference checkpoint: its files, the resolved RunConfig and metadata, our state dict."""
-    files = find_reference(path)
-    where = str(files.weights)
-    state = strip_prefix(safe_load_state(files.weights))
-    given = _given(config)
-    if files.config is None and not given.get("model"):
-        raise CheckpointError(
-            f"no {CONFIG_FILE} beside it: pass a config (RunConfig or ModelConfig) with the architecture",
+def _missing_error(
+    files: ReferenceFiles, where: str, fields: dict[str, Any], missing: list[str]
+) -> CheckpointError:
+    keys = ", ".join(missing)
+    how = f"pass {flag_hint(missing)} or --arch-config FILE (in Python: arch={{...}})"
+    if files.config is None:
+        looked = f"{CONFIG_FILE}, {files.weights.stem}.yaml or a YAML with an 'arch:' section"
+        return CheckpointError(
+            f"no config beside it (looked for {looked}); the weights show {shown_by_weights(fields)}; "
+            f"the rest is not in the weights: {keys}: {how}",
             file=where,
         )
+    return CheckpointError(
+        f"{files.config.name} has no arch.{missing[0]} (missing: {keys}): {how}", file=where
+    )
+
+
+def resolve_reference(
+    path: str | Path,
+    config: RunConfig | ModelConfig | None = None,
+    *,
+    arch: dict[str, Any] | None = None,
+    step: int | None = None,
+    label: str | None = None,
+) -> tuple[ReferenceFiles, RunConfig, DatasetMetadata, dict[str, Tensor]]:
+    """Read a reference checkpoint: its files, the resolved RunConfig and metadata, our state dict.
+
+    ``arch``: ``arch:`` keys (``arch_options``) over the config file's; ``step``: which step of a
+    folder of steps; ``label``: the name errors use (the ``hf://`` spec of a download)."""
+    files = find_reference(path, step)
+    where = label or str(files.weights)
+    state, source = load_state(files.weights, where)
+    given = _given(config)
+    arch = dict(arch or {})
+    for key in DATA_KEYS:  # dataset facts given with --arch go where a RunConfig keeps them
+        if key in arch:
+            value = arch.pop(key)
+            if key == "task":
+                given["task"] = value
+            else:
+                given.setdefault("model", {})[key] = int(value)
     raw = _read_yaml(files.config) if files.config is not None else {}
     dataset = _read_dataset(files.dataset)
-    model = model_fields(raw.get("arch", {}), state, where)
+    arch_cfg = {**raw.get("arch", {}), **arch}
+    seq_hint = given.get("model", {}).get("seq_len") or dataset.get("seq_len")
+    model, missing = model_fields(
+        arch_cfg, state, where, defaults=files.config is not None, seq_len=int(seq_hint) if seq_hint else None
+    )
+    missing = [k for k in missing if _OURS[k] not in given.get("model", {})]
+    if missing:
+        raise _missing_error(files, where, model, missing)
     for key in ("seq_len", "num_puzzle_identifiers"):
         if key in dataset and key not in model:
             model[key] = int(dataset[key])
@@ -234,7 +252,7 @@ def resolve_reference(
                 f"{files.dataset} says {dataset[key]}",
                 file=where,
             )
-    base = {"name": str(raw.get("run_name") or Path(where).parent.name or "reference"), "model": model}
+    base = {"name": str(raw.get("run_name") or files.weights.parent.name or "reference"), "model": model}
     base["train"] = train_fields(raw)
     merged = deep_merge(base, given)
     for key in ("vocab_size", "seq_len", "num_puzzle_identifiers", "hidden_size"):
@@ -261,8 +279,9 @@ def resolve_reference(
         num_puzzle_identifiers=m["num_puzzle_identifiers"],
         pad_id=int(dataset.get("pad_id", 0)),
         ignore_label_id=dataset.get("ignore_label_id", 0),
-        build={"source": "reference-checkpoint", "checkpoint": where, "reference_metadata": dataset},
-    )
+        build={"source": "reference-checkpoint", "checkpoint": where, "weights": describe_source(source),
+               "reference_metadata": dataset},
+    )  # fmt: skip
     return files, run_config, metadata, rename(state, run_config.model.arch, where)
 
 
@@ -286,16 +305,24 @@ def fit_state(model: nn.Module, state: dict[str, Tensor], where: str) -> dict[st
 
 
 def load_official(
-    path: str | Path, config: RunConfig | ModelConfig | None = None, *, device: str | torch.device = "cpu"
+    path: str | Path,
+    config: RunConfig | ModelConfig | None = None,
+    *,
+    device: str | torch.device = "cpu",
+    arch: dict[str, Any] | None = None,
+    step: int | None = None,
+    label: str | None = None,
 ) -> tuple[nn.Module, RunConfig, DatasetMetadata]:
-    """A reference ``step_N`` file (or its folder) -> our model with those weights (eval mode), the
-    resolved RunConfig and the dataset metadata it was built for (as ``load_for_inference`` returns)."""
+    """A reference checkpoint file (or its folder) -> our model with those weights (eval mode), the
+    resolved RunConfig and the dataset metadata it was built for (as ``load_for_inference`` returns).
+    The weights stay memory-mapped on the CPU (``fast_build``)."""
+    from trm.checkpoints.fast_build import build_on_meta, build_with_weights
     from trm.device import pick_device
-    from trm.models import build_model
 
-    files, run_config, metadata, state = resolve_reference(path, config)
-    model = build_model(run_config, metadata)
-    model.load_state_dict(fit_state(model, state, str(files.weights)), strict=True)
+    files, run_config, metadata, state = resolve_reference(path, config, arch=arch, step=step, label=label)
+    where = label or str(files.weights)
+    shapes = build_on_meta(run_config, metadata)
+    model = build_with_weights(run_config, metadata, fit_state(shapes, state, where), where)
     dev = pick_device(device) if isinstance(device, str) else device
     model.to(dev).eval()
     return model, run_config, metadata

@@ -59,8 +59,19 @@ def _shape(state: Mapping[str, Tensor], key: str, where: str) -> tuple[int, ...]
     return tuple(state[key].shape)
 
 
-def model_fields(arch_cfg: dict[str, Any], state: Mapping[str, Tensor], where: str) -> dict[str, Any]:
-    """ModelConfig fields from ``arch:`` and the tensor shapes (prefix-stripped reference names)."""
+def model_fields(
+    arch_cfg: dict[str, Any],
+    state: Mapping[str, Tensor],
+    where: str,
+    *,
+    defaults: bool = True,
+    seq_len: int | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """(ModelConfig fields from ``arch:`` and the tensor shapes, the ``arch:`` keys neither gives).
+
+    ``defaults``: a config file was found, so keys it omits take the reference trainer's defaults
+    (``puzzle_emb_len`` 16, ``no_ACT_continue`` true); without one they must be given. ``seq_len``
+    (from the dataset or the caller) lets an MLP-T width show the prefix length."""
     name = str(arch_cfg.get("name", ""))
     hrm = "hrm" in name.lower() or any(k.startswith("H_level.") for k in state)
     if not hrm and name and "trm" not in name.lower():
@@ -85,11 +96,16 @@ def model_fields(arch_cfg: dict[str, Any], state: Mapping[str, Tensor], where: s
         "rope_theta": float(arch_cfg.get("rope_theta", 10000.0)),
         "rms_eps": float(arch_cfg.get("rms_norm_eps", 1e-5)),
     }
+    needed = ["H_cycles", "L_cycles", "halt_max_steps"] + (["num_heads"] if hrm or not mlp_t else [])
+    missing = [k for k in needed if k not in arch_cfg]
     for ours, theirs in (("num_heads", "num_heads"), ("expansion", "expansion"), ("H_cycles", "H_cycles"),
                          ("L_cycles", "L_cycles"), ("halt_max_steps", "halt_max_steps"),
                          ("halt_exploration_prob", "halt_exploration_prob")):  # fmt: skip
         if theirs in arch_cfg:
             fields[ours] = arch_cfg[theirs]
+    gate_up = "L_level.layers.0.mlp.gate_up_proj.weight"
+    if "expansion" not in arch_cfg and gate_up in state:  # the SwiGLU width shows it (rounded to 256)
+        fields["expansion"] = 1.5 * state[gate_up].shape[0] / 2 / d
     if arch_cfg.get("hidden_size", d) != d:
         raise CheckpointError(
             f"arch.hidden_size={arch_cfg['hidden_size']} but the weights have width {d}", file=where
@@ -107,27 +123,49 @@ def model_fields(arch_cfg: dict[str, Any], state: Mapping[str, Tensor], where: s
         ndim = int(arch_cfg.get("puzzle_emb_ndim", 0) or 0)
         fields["puzzle_emb"] = False
     prefix = -(-ndim // d)  # ceil(puzzle_emb_ndim / hidden): the reference's default prefix length
+    width = _shape(state, "L_level.layers.0.mlp_t.gate_up_proj.weight", where)[1] if mlp_t else None
     if hrm:
         fields.update(
             puzzle_emb_len=prefix, gradient="one_step", halting="q_learning",
             l_layers=layers["L_level"], h_layers=layers["H_level"],
         )  # fmt: skip
     else:
-        fields.update(
+        fields["num_layers"] = layers["L_level"]
+        if "puzzle_emb_len" in arch_cfg or defaults:
             # The reference TRM config defaults to 16 prefix positions; 0 means ceil(ndim / hidden).
-            puzzle_emb_len=int(arch_cfg.get("puzzle_emb_len", 16) or prefix),
-            num_layers=layers["L_level"],
-            halting="single" if arch_cfg.get("no_ACT_continue", True) else "q_learning",
-        )
-    if mlp_t:
-        width = _shape(state, "L_level.layers.0.mlp_t.gate_up_proj.weight", where)[1]
+            fields["puzzle_emb_len"] = int(arch_cfg.get("puzzle_emb_len", 16) or prefix)
+        elif width is not None and seq_len is not None:
+            fields["puzzle_emb_len"] = width - seq_len
+        else:
+            missing.append("puzzle_emb_len")
+        if "no_ACT_continue" in arch_cfg or defaults:
+            fields["halting"] = "single" if arch_cfg.get("no_ACT_continue", True) else "q_learning"
+        else:
+            missing.append("no_ACT_continue")
+    if width is not None and "puzzle_emb_len" in fields:
         fields["seq_len"] = width - fields["puzzle_emb_len"]
         if fields["seq_len"] <= 0:
             raise CheckpointError(
                 f"the MLP-T width {width} leaves no positions after a prefix of {fields['puzzle_emb_len']}",
                 file=where,
             )
-    return fields
+    return fields, missing
+
+
+def shown_by_weights(fields: dict[str, Any]) -> str:
+    """What the tensors told, for an error that asks for the rest."""
+    blocks = (
+        f"{fields['h_layers']}+{fields['l_layers']} blocks"
+        if fields["arch"] == "hrm"
+        else f"{fields['num_layers']} blocks"
+    )
+    parts = [fields["arch"].upper(), f"{fields['mixer']} mixer", f"hidden {fields['hidden_size']}",
+             f"vocab {fields['vocab_size']}", blocks]  # fmt: skip
+    if fields.get("puzzle_emb"):
+        parts.append(f"{fields['num_puzzle_identifiers']} puzzle identifiers")
+    if fields.get("seq_len"):
+        parts.append(f"seq_len {fields['seq_len']}")
+    return ", ".join(parts)
 
 
 def train_fields(raw: dict[str, Any]) -> dict[str, Any]:

@@ -3,30 +3,33 @@
 A spec is one of
 
 - our run dir, its ``checkpoints/`` dir, or one step dir (``run_dir.load_for_inference``);
-- a reference ``step_N`` file, or a folder holding one with its ``all_config.yaml`` (``reference``);
-- ``hf://owner/repo[/subfolder][@revision]``: downloaded with huggingface_hub (``hub``), then one of
-  the above; a reference checkpoint from the hub is converted once into a cached run dir.
+- a weights file in a published layout, or a folder holding one (``layouts``: ``step_N`` with any
+  prefix and extension, ``checkpoint``, ``X.pt`` beside ``X.yaml``, one ``.ckpt`` ...), read by
+  ``reference``; ``path@step=N`` (or ``step=N``) picks one of a folder's steps;
+- ``hf://owner/repo[/path][@revision][@step=N]``: the files it needs are downloaded (``hub``) and
+  then loaded as above, in place in the hub cache.
 
 Design choices:
 
 - Every command that takes ``--checkpoint`` and ``trm.Solver.load`` call ``load_any``, so they all
   accept the same things and fail with the same :class:`CheckpointError` messages.
-- ``config`` (a RunConfig or ModelConfig with only the fields to set) supplies what a reference
-  checkpoint lacks (task, seq_len...). Our run dirs record all of it, so ``config`` is an error there
-  rather than silently ignored.
+- ``arch`` (``--arch key=value,...`` / ``--arch-config FILE``, see ``arch_options``) and ``config``
+  (a RunConfig or ModelConfig with only the fields to set) supply what a reference checkpoint lacks.
+  Our run dirs record all of it, so either is an error there rather than silently ignored.
 - ``convert`` writes a reference checkpoint as a normal run dir (``config.yaml`` + ``checkpoints/``),
   so a converted model is used exactly like a trained one and verified by the same checksums.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from trm.checkpoints import reference, run_dir
+from trm.checkpoints import layouts, reference, run_dir
+from trm.checkpoints.arch_options import arch_options
 from trm.checkpoints.errors import CheckpointError
 from trm.config import ModelConfig, RunConfig, save_config
 from trm.data.format import DatasetMetadata
@@ -43,21 +46,11 @@ def is_ours(path: Path) -> bool:
     return run_dir.latest_checkpoint(path) is not None
 
 
-def local_path(spec: str | Path, config: RunConfig | ModelConfig | None = None) -> Path:
-    """The local folder or file a spec names (an ``hf://`` spec is downloaded, and converted if needed)."""
-    text = str(spec)
-    if text.startswith(HUB_SCHEME):
-        from trm.checkpoints.hub import local_checkpoint
-
-        return local_checkpoint(text, config)
-    return Path(text).expanduser()
-
-
-def reject_config(config: RunConfig | ModelConfig | None, spec: str | Path) -> None:
-    if config is not None:
+def reject_config(config: Any, spec: str | Path) -> None:
+    if config:
         raise CheckpointError(
-            "is a trm run, which records its task and sizes; --task/--seq-len/--vocab-size "
-            "(config=...) apply to reference checkpoints only",
+            "is a trm run, which records its task and sizes; --arch/--arch-config/--task/--seq-len/"
+            "--vocab-size (arch=..., config=...) apply to checkpoints without a trm config only",
             file=str(spec),
         )
 
@@ -74,34 +67,51 @@ def reference_options(
     )
 
 
+def _locate(spec: str | Path, step: int | None) -> tuple[Path, bool, str | None, int | None]:
+    """(local path, ours?, label for errors, step) of a spec; an ``hf://`` spec is downloaded."""
+    text = str(spec)
+    if text.startswith(HUB_SCHEME):
+        from trm.checkpoints.hub import fetch
+
+        got = fetch(text, step)
+        return got.path, got.ours, got.label, None  # the hub chose the step's file already
+    if not Path(text).exists():
+        text, from_spec = layouts.split_step(text)
+        step = layouts.merge_step(from_spec, step, str(spec))
+    path = Path(text).expanduser()
+    return path, is_ours(path), None, step
+
+
 def load_any(
     spec: str | Path,
     device: str | torch.device = "auto",
     use_ema: bool = True,
     verify: bool = True,
     config: RunConfig | ModelConfig | None = None,
+    *,
+    arch: str | dict[str, Any] | None = None,
+    arch_config: str | Path | None = None,
+    step: int | None = None,
 ) -> tuple[nn.Module, RunConfig, DatasetMetadata]:
     """Load the model of any checkpoint spec (see the module docstring), in eval mode on ``device``.
 
-    ``verify`` checks our checkpoints' files against their meta.json; reference files carry no checksums
+    ``verify`` checks our checkpoints' files against their meta.json; other files carry no checksums
     (a hub download is checked by huggingface_hub). ``use_ema`` picks our EMA weights; a reference
-    checkpoint holds one set (the EMA copy when its run used EMA)."""
-    if str(spec).startswith(HUB_SCHEME):  # downloaded, and converted with ``config`` when reference
-        path = local_path(spec, config)
-        return run_dir.load_for_inference(path, device=device, use_ema=use_ema, verify=verify)
-    path = local_path(spec)
-    if is_ours(path):
-        reject_config(config, spec)
+    file's dict is searched for EMA weights first (``weights``). ``arch``/``arch_config``: the
+    architecture of a checkpoint without a config (``arch_options``); ``step``: one of a folder's."""
+    extra = arch_options(arch, arch_config)
+    path, ours, label, step = _locate(spec, step)
+    if ours:
+        reject_config(config or extra, spec)
+        if step is not None:
+            raise CheckpointError("is a trm run: name its step dir instead of --step", file=str(spec))
         return run_dir.load_for_inference(path, device=device, use_ema=use_ema, verify=verify)
     if not path.exists():
         raise CheckpointError("does not exist", file=str(spec))
-    if not reference.is_reference(path):
-        raise CheckpointError(
-            "no checkpoint here (expected a run dir, a step dir, a reference step_<N> file or folder, "
-            "or hf://owner/repo)",
-            file=str(spec),
-        )
-    return reference.load_official(path, config, device=device)
+    if path.is_dir() and not reference.is_reference(path):
+        files = layouts.local_files(path)
+        raise layouts.no_checkpoint(files, "", str(spec))
+    return reference.load_official(path, config, device=device, arch=extra, step=step, label=label)
 
 
 def describe(spec: str | Path) -> str:
@@ -118,19 +128,25 @@ def convert(
     config: RunConfig | ModelConfig | None = None,
     *,
     step: int | None = None,
+    arch: str | dict[str, Any] | None = None,
+    arch_config: str | Path | None = None,
 ) -> Path:
-    """Write a reference checkpoint (a local path) as our run dir ``out``; returns its step dir."""
-    path = local_path(spec)
-    if is_ours(path):
+    """Write a checkpoint in a published layout (a path or ``hf://`` spec) as our run dir ``out``;
+    returns its step dir. ``step`` picks one of a folder's steps; the step dir is numbered by it."""
+    extra = arch_options(arch, arch_config)
+    path, ours, label, step = _locate(spec, step)
+    if ours:
         raise CheckpointError("is already a trm checkpoint: use it as it is", file=str(spec))
-    model, run_config, metadata = reference.load_official(path, config, device="cpu")
-    if step is None:
-        m = re.match(r"^step_(\d+)$", reference.find_reference(path).weights.name)
-        step = int(m.group(1)) if m else 0
+    model, run_config, metadata = reference.load_official(
+        path, config, device="cpu", arch=extra, step=step, label=label
+    )
+    weights = Path(metadata.build["checkpoint"]).name if label is None else label.rsplit("/", 1)[-1]
+    m = layouts.STEP_NAME.match(weights.split("@")[0])
+    number = int(m.group(1)) if m else 0
     out = Path(out)
     run_config = run_config.model_copy(update={"out_dir": str(out)})
     out.mkdir(parents=True, exist_ok=True)
     save_config(run_config, out / "config.yaml")
     return run_dir.save_checkpoint(
-        out, step=step, epoch=0.0, model=model, config=run_config, metadata=metadata
+        out, step=number, epoch=0.0, model=model, config=run_config, metadata=metadata
     )

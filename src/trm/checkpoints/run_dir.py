@@ -298,8 +298,8 @@ def load_for_inference(
 
     ``verify`` checks the weights and config files against the checksums in meta.json first.
     """
+    from trm.checkpoints.fast_build import build_with_weights
     from trm.device import pick_device
-    from trm.models import build_model
 
     step_dir = resolve_step_dir(path)
     if verify:
@@ -312,12 +312,9 @@ def load_for_inference(
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"no usable dataset record ({e})", file=where) from None
     dev = pick_device(device) if isinstance(device, str) else device
-    model = build_model(config, metadata)
-    weights = load_weights(step_dir, use_ema=use_ema, verify=False)
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as e:
-        f = weights_file(step_dir, use_ema=use_ema)
-        raise CheckpointError(f"does not fit the model of config.yaml: {e}", file=str(f)) from None
+    # Private copies: the model owns its weights even if the file is rewritten in place later.
+    weights = {k: v.clone() for k, v in load_weights(step_dir, use_ema=use_ema, verify=False).items()}
+    f = str(weights_file(step_dir, use_ema=use_ema))
+    model = build_with_weights(config, metadata, weights, f"{f} (with its config.yaml)")
     model.to(dev).eval()
     return model, config, metadata

@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from trm.cli.arc_adapt import adapt
-from trm.cli.checkpoint_args import CHECKPOINT_HELP, VerifyOption
+from trm.cli.checkpoint_args import (
+    CHECKPOINT_HELP,
+    ArchConfigOption,
+    ArchOption,
+    StepOption,
+    VerifyOption,
+    load_options,
+)
 
 arc_app = typer.Typer(
     help="ARC: voting evaluation, test-time adaptation, submissions, scoring, pictures.", no_args_is_help=True
@@ -95,16 +102,31 @@ def evaluate(
             "the submission and the arc/pooled/ metrics come from the pool.",
         ),
     ] = False,
+    variants: Annotated[
+        int | None,
+        typer.Option(
+            "--variants",
+            min=1,
+            help="Vote over K variants per task (the identity and K-1 drawn with --seed) instead of all; "
+            "fewer votes, lower accuracy (docs/pretrained.md), K times less compute than K=all.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Which variants --variants draws.")] = 0,
+    arch: ArchOption = None,
+    arch_config: ArchConfigOption = None,
+    step: StepOption = None,
 ) -> None:
-    """Predict every variant of every test input, vote, write submission.json and print pass@K."""
+    """Predict every variant of every test input (or K of them), vote, write submission.json and print pass@K
+    and the time per task."""
+    import numpy as np
     from rich.console import Console
 
     from trm.checkpoints import load_any
     from trm.data.arc.identifiers import VariantTable
     from trm.data.arc.voting import VoteTable
-    from trm.data.format import atomic_write_text
+    from trm.data.format import atomic_write_text, open_split
     from trm.device import pick_dtype
-    from trm.evaluation.predict_vote import predict_and_vote
+    from trm.evaluation.arc_variants import chosen_puzzles, predict_and_vote_variants
 
     console = Console()
     if len(checkpoint) > 1 and not pool_votes:
@@ -113,7 +135,9 @@ def evaluate(
     metrics: dict[str, float] = {}
     roots: set[Path] = set()
     for path in checkpoint:
-        model, config, _ = load_any(path, device=device, use_ema=ema, verify=verify)
+        model, config, _ = load_any(
+            path, device=device, use_ema=ema, verify=verify, **load_options(arch, arch_config, step)
+        )
         root = data if data is not None else (Path(config.data.path) if config.data.path else None)
         if root is None:
             raise typer.BadParameter(
@@ -125,9 +149,20 @@ def evaluate(
                 f"pooled checkpoints must vote on one dataset, got {sorted(map(str, roots))}; pass --data",
                 param_hint="--checkpoint",
             )
-        result, arc = predict_and_vote(
+        split = open_split(root, "test")
+        planned = split.num_examples
+        if variants is not None:
+            planned = int(np.diff(split.puzzle_indices)[chosen_puzzles(split, variants, seed)].sum())
+        console.print(
+            f"{split.num_groups} tasks, {planned:,} of {split.num_examples:,} examples "
+            f"({'all variants' if variants is None else f'{variants} variants per task, seed {seed}'}); "
+            "the progress bar's ETA covers them all"
+        )
+        result, arc = predict_and_vote_variants(
             model,
             root,
+            variants=variants,
+            seed=seed,
             batch_size=batch_size or config.eval.batch_size,
             dtype=pick_dtype(next(model.parameters()).device, config.train.dtype),
             halt_max_steps=steps or config.eval.halt_max_steps,

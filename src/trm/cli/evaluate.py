@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from trm.cli.checkpoint_args import CheckpointOption, VerifyOption
+from trm.cli.checkpoint_args import (
+    ArchConfigOption,
+    ArchOption,
+    CheckpointOption,
+    StepOption,
+    VerifyOption,
+    load_options,
+)
 from trm.cli.threads_arg import ThreadsOption
 
 
@@ -83,6 +90,9 @@ def evaluate(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     verify: VerifyOption = True,
     threads: ThreadsOption = "auto",
+    arch: ArchOption = None,
+    arch_config: ArchConfigOption = None,
+    step: StepOption = None,
 ) -> None:
     """Evaluate a checkpoint: exact accuracy after every supervision step, halting stats, task metrics."""
     from rich.console import Console
@@ -95,7 +105,9 @@ def evaluate(
     from trm.threads import tune_calls
 
     step_dir = describe(checkpoint)
-    model, config, metadata = load_any(checkpoint, device=device, use_ema=ema, verify=verify)
+    model, config, metadata = load_any(
+        checkpoint, device=device, use_ema=ema, verify=verify, **load_options(arch, arch_config, step)
+    )
     data_path = data if data is not None else (Path(config.data.path) if config.data.path else None)
     if data_path is None:
         raise typer.BadParameter("the checkpoint's config has no data.path; pass --data", param_hint="--data")

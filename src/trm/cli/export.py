@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from trm.cli.checkpoint_args import CHECKPOINT_HELP
+from trm.cli.checkpoint_args import (
+    CHECKPOINT_HELP,
+    ArchConfigOption,
+    ArchOption,
+    StepOption,
+    load_options,
+)
 
 
 def _parse_batch(batch: str) -> int | None:
@@ -38,6 +44,9 @@ def export(
     exporter: Annotated[
         str, typer.Option("--exporter", help="torchscript or dynamo (torch.onnx).")
     ] = "torchscript",
+    arch: ArchOption = None,
+    arch_config: ArchConfigOption = None,
+    step: StepOption = None,
 ) -> None:
     """Export a trained model to ONNX: one supervision step, looped by the runtime, with the task, grid
     shape, vocabulary, N_sup and the run's config in the file's metadata."""
@@ -56,7 +65,7 @@ def export(
 
     path = export_checkpoint(
         checkpoint, out, steps=steps, batch=fixed, quantize=None if quantize == "none" else quantize,
-        exporter=exporter,  # type: ignore[arg-type]
+        exporter=exporter, **load_options(arch, arch_config, step),  # type: ignore[arg-type]
     )  # fmt: skip
     info = OnnxSolver(path).info
     size = path.stat().st_size

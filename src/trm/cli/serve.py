@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from trm.cli.checkpoint_args import ArchConfigOption, ArchOption, StepOption, load_options
+
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 Checkpoints = Annotated[
@@ -33,6 +35,9 @@ def serve(
     max_pending: _Limit("--max-pending", "Solves waiting or running at once (429 beyond).") = 32,
     max_batch: _Limit("--max-batch", "Requests solved together in one batch.") = 32,
     max_body_kb: _Limit("--max-body-kb", "Largest request body in KiB (413 beyond).") = 1024,
+    arch: ArchOption = None,
+    arch_config: ArchConfigOption = None,
+    step: StepOption = None,
 ) -> None:
     """Serve a page to watch models refine their answers step by step, and a JSON API (/api, /docs)."""
     import uvicorn
@@ -51,7 +56,7 @@ def serve(
     limits = Limits(
         max_body_bytes=max_body_kb * 1024, max_steps=max_steps, max_pending=max_pending, max_batch=max_batch
     )
-    models = load_models(checkpoint, device=device)
+    models = load_models(checkpoint, device=device, **load_options(arch, arch_config, step))
     for m in models.values():
         info = m.describe()
         typer.echo(
@@ -62,7 +67,13 @@ def serve(
     uvicorn.run(create_app(models, limits), host=host, port=port, log_level="info")
 
 
-def mcp(checkpoint: Checkpoints, device: Device = "auto") -> None:
+def mcp(
+    checkpoint: Checkpoints,
+    device: Device = "auto",
+    arch: ArchOption = None,
+    arch_config: ArchConfigOption = None,
+    step: StepOption = None,
+) -> None:
     """Run a Model Context Protocol server on stdio with the tools solve_puzzle and list_models."""
     import contextlib
     import sys
@@ -71,5 +82,5 @@ def mcp(checkpoint: Checkpoints, device: Device = "auto") -> None:
     from trm.serve.registry import load_models
 
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the protocol: nothing else may print there
-        models = load_models(checkpoint, device=device)
+        models = load_models(checkpoint, device=device, **load_options(arch, arch_config, step))
     build_server(models).run("stdio")

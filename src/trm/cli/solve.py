@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from trm.cli.checkpoint_args import CheckpointOption, VerifyOption
+from trm.cli.checkpoint_args import (
+    ArchConfigOption,
+    ArchOption,
+    CheckpointOption,
+    StepOption,
+    VerifyOption,
+    load_options,
+)
 
 
 def solve(
@@ -42,6 +49,9 @@ def solve(
             "--ttc", help="Test-time compute spec, e.g. noise:k=16,sigma=0.2 or augment:k=8,select=vote."
         ),
     ] = None,
+    arch: ArchOption = None,
+    arch_config: ArchConfigOption = None,
+    step: StepOption = None,
 ) -> None:
     """Solve a puzzle: print the answer, whether it is valid, and where the halting head would stop."""
     from rich.console import Console
@@ -61,7 +71,9 @@ def solve(
     else:
         from trm.inference.solver import Solver
 
-        solver = Solver.load(checkpoint, device=device, verify=verify)
+        solver = Solver.load(
+            checkpoint, device=device, verify=verify, **load_options(arch, arch_config, step)
+        )
     solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id, ttc=spec)  # bad puzzle: exit 2
     if trace:
         console.print(trace_text(solution))

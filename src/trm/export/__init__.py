@@ -70,11 +70,13 @@ def export_checkpoint(
     quantize: Literal["int8"] | None = None,
     exporter: Literal["torchscript", "dynamo"] = "torchscript",
     use_ema: bool = True,
+    **load_options,
 ) -> Path:
-    """Load a checkpoint (run dir, checkpoints dir or step dir; EMA weights) and export it to ``out``."""
+    """Load a checkpoint (any ``Solver.load`` spec; EMA weights) and export it to ``out``.
+    ``load_options``: ``arch``, ``arch_config``, ``step`` for a checkpoint without a trm config."""
     from trm.inference.solver import Solver
 
-    solver = Solver.load(checkpoint, device="cpu", use_ema=use_ema)
+    solver = Solver.load(checkpoint, device="cpu", use_ema=use_ema, **load_options)
     return export_model(
         solver.model, solver.config, solver.metadata, out,
         steps=steps, batch=batch, quantize=quantize, exporter=exporter, source=str(checkpoint),

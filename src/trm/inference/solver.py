@@ -66,12 +66,20 @@ class Solver:
         use_ema: bool = True,
         verify: bool = True,
         config: RunConfig | None = None,
+        arch: str | dict | None = None,
+        arch_config: str | Path | None = None,
+        step: int | None = None,
     ) -> Solver:
         """From any checkpoint spec (``trm.checkpoints.load_any``): a run dir, its checkpoints dir, a step
-        dir, a reference ``step_N`` file or folder, or ``hf://owner/repo[/subfolder][@revision]``."""
+        dir, a weights file in a published layout or its folder, or ``hf://owner/repo[/path][@revision]``.
+        ``arch``/``arch_config``: the architecture of a checkpoint without a config; ``step``: which of
+        a folder's steps."""
         from trm.checkpoints import load_any
 
-        loaded = load_any(checkpoint, device=device, use_ema=use_ema, verify=verify, config=config)
+        loaded = load_any(
+            checkpoint, device=device, use_ema=use_ema, verify=verify, config=config,
+            arch=arch, arch_config=arch_config, step=step,
+        )  # fmt: skip
         return cls(*loaded)
 
     # -- reading puzzles -----------------------------------------------------------------------------------

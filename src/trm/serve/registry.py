@@ -72,8 +72,9 @@ def model_name(spec: str) -> str:
     return parts[-1] if parts else "model"
 
 
-def load_models(specs: Sequence[str], device: str = "auto") -> dict[str, ServedModel]:
-    """Load every checkpoint once; names are unique (``name``, ``name-2``, ...), in the given order."""
+def load_models(specs: Sequence[str], device: str = "auto", **load_options) -> dict[str, ServedModel]:
+    """Load every checkpoint once; names are unique (``name``, ``name-2``, ...), in the given order.
+    ``load_options`` (``arch``, ``arch_config``, ``step``) go to ``Solver.load`` for every spec."""
     if not specs:
         raise ValueError("give at least one checkpoint to serve")
     models: dict[str, ServedModel] = {}
@@ -83,7 +84,9 @@ def load_models(specs: Sequence[str], device: str = "auto") -> dict[str, ServedM
         while name in models:
             k += 1
             name = f"{base}-{k}"
-        models[name] = ServedModel(name=name, source=str(spec), solver=Solver.load(spec, device=device))
+        models[name] = ServedModel(
+            name=name, source=str(spec), solver=Solver.load(spec, device=device, **load_options)
+        )
     return models
 
 
