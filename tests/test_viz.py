@@ -117,7 +117,7 @@ def test_trace_text_folds_steps_that_change_nothing_into_one_line(sudoku6):
     assert "steps 4-8: no change, q_halt +5.50  <- halting head stops at step 5" in plain
     assert all(f"step {k}  " in plain for k in (1, 2, 3))
     assert all(f"step {k}  " not in plain for k in range(4, 9))
-    grid_lines = grid_text(last.grid).plain.splitlines()
+    grid_lines = grid_text(last.grid, task="sudoku").plain.splitlines()
     assert plain.count(grid_lines[0]) == 3  # one grid per changing step, none for the repeats
 
 
