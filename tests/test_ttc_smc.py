@@ -65,9 +65,10 @@ def test_spec_reads_smc_and_defaults_to_the_weighted_vote():
         ("smc:k=4,resample=always", "resample='always' is not one of q, ess, none"),
         ("smc:k=4,every=0", "every must be >= 1"),
         ("smc:k=4,conf=1.5", "conf is a probability"),
-        ("smc:k=4,gate=yes", "gate='yes' is not one of none, q"),
+        ("smc:k=4,gate=yes", "gate='yes' is not one of none, q, agree"),
         ("smc:k=4+noise:k=2", "smc and noise both"),
         ("smc:k=4,gate=q+augment:k=2", "not with augment"),
+        ("smc:k=4,gate=maybe", "not one of none, q, agree"),
         ("noise:k=4,resample=q", "noise has no option 'resample'"),
     ],
 )
@@ -175,3 +176,19 @@ def test_diagnostics_are_in_range(model, tokens):
     assert cell_entropy(same)[0] == 0.0
     spread = np.arange(12).reshape(1, 4, 3)
     assert math.isclose(cell_entropy(spread)[0], math.log(4))
+
+
+def test_agreement_gate_searches_only_where_a_noisy_probe_disagrees(model, tokens):
+    plain = run(model, tokens, "steps:n=3")
+    gated = run(model, tokens, "smc:k=5,sigma=0.3,gate=agree,seed=4")
+    assert np.array_equal(gated.last[:, 0], plain.last[:, 0])
+    probe_differs = (gated.last[:, 1] != gated.last[:, 0]).any(axis=1)
+    assert np.array_equal(gated.searched, probe_differs)
+    sure = ~gated.searched
+    assert np.array_equal(gated.calls[sure], 2 * plain.calls[sure])  # the plain pass and the probe
+    assert (gated.calls[~sure] > 2 * plain.calls[~sure]).all()
+    for how in ("q", "vote", "wvote"):
+        pick = gated.choose(how)
+        assert np.array_equal(gated.chosen(pick, "last")[sure], plain.last[sure, 0])
+    with pytest.raises(TTCSpecError, match="needs k >= 2"):
+        parse_spec("smc:k=1,gate=agree")

@@ -6,7 +6,7 @@ trajectory 0 = no noise), so candidate 0 is the plain pass. All P x K rows are o
 puzzle's row, no Python loop over K), cut into chunks of at most ``max_rows`` rows so memory stays bounded
 for large K (a chunk holds whole groups of M rows). Answers are mapped back to the puzzle's frame before
 anything is selected. ``smc`` is ``noise`` with the particle filter (:mod:`.particles`) on each group of
-M rows; ``gate=q`` runs the plain pass first and the search only where it is unsure (``_run_gated``).
+M rows; ``gate=q|agree`` runs the plain pass first and the search only where it is unsure (``_run_gated``).
 
 :class:`TTCRunner` keeps the seeded generators across calls, so an evaluation that calls it batch by
 batch is reproducible for a given seed and batch size.
@@ -184,9 +184,10 @@ class TTCRunner:
         return self._candidates(per_puzzle, np.ones(p, dtype=bool))
 
     def _run_gated(self, tokens: np.ndarray, ids: np.ndarray, record_steps: bool) -> Candidates:
-        """``gate=q``: the plain pass on every puzzle; the particle search (K - 1 noisy particles beside
-        it) only on those whose halting probability is below ``tau``. A puzzle not searched has its plain
-        answer in every candidate slot, at no cost (steps 0 beyond candidate 0)."""
+        """The plain pass on every puzzle (candidate 0), then the particle search only where it is unsure:
+        ``gate=q``: its halting probability is below ``tau`` (K - 1 particles); ``gate=agree``: one noisy
+        probe (candidate 1, on every puzzle) ends with another answer (K - 2 particles). A puzzle not
+        searched has its plain answer in the remaining candidate slots, at no cost (steps 0)."""
         p, k = tokens.shape[0], self.spec.noise_k
         plain = self._trajectories(
             tokens, ids, np.zeros(p, dtype=bool), 1, smc=False, record_steps=record_steps
@@ -198,19 +199,33 @@ class TTCRunner:
             axis = 2 if n.startswith("every") else 1  # [N, P, ...] or [P, ...]
             full[n] = np.repeat(np.expand_dims(x, axis), k, axis=axis)
         full["steps"][:, 1:] = 0
-        unsure = halt_probability(plain["last_q"]) < self.spec.tau
-        u = np.flatnonzero(unsure)
-        if k > 1 and len(u):
-            rows = np.repeat(tokens[u], k - 1, axis=0)
-            t = self._trajectories(
-                rows, np.repeat(ids[u], k - 1), np.ones(len(rows), dtype=bool), k - 1, smc=True, first=0,
-                record_steps=record_steps,
-            )  # fmt: skip
+
+        def put(t: dict[str, np.ndarray], where: np.ndarray, lo: int) -> None:
+            c = len(t["steps"]) // len(where)  # candidates per puzzle in t
             for n in names:
                 if n.startswith("every"):
-                    full[n][:, u, 1:] = t[n].reshape(t[n].shape[0], len(u), k - 1, *t[n].shape[2:])
+                    full[n][:, where, lo : lo + c] = t[n].reshape(
+                        t[n].shape[0], len(where), c, *t[n].shape[2:]
+                    )
                 else:
-                    full[n][u, 1:] = t[n].reshape(len(u), k - 1, *t[n].shape[1:])
+                    full[n][where, lo : lo + c] = t[n].reshape(len(where), c, *t[n].shape[1:])
+
+        if self.spec.gate == "q":
+            unsure, first = halt_probability(plain["last_q"]) < self.spec.tau, 1
+        else:
+            probe = self._trajectories(
+                tokens, ids, np.ones(p, dtype=bool), 1, smc=False, record_steps=record_steps
+            )
+            put(probe, np.arange(p), 1)
+            unsure, first = (probe["last"] != plain["last"]).any(axis=1), 2
+        u, m = np.flatnonzero(unsure), k - first
+        if m > 0 and len(u):
+            rows = np.repeat(tokens[u], m, axis=0)
+            t = self._trajectories(
+                rows, np.repeat(ids[u], m), np.ones(len(rows), dtype=bool), m, smc=True, first=0,
+                record_steps=record_steps,
+            )  # fmt: skip
+            put(t, u, first)
         return self._candidates(full, unsure)
 
     def _candidates(self, c: dict[str, np.ndarray], searched: np.ndarray) -> Candidates:

@@ -9,13 +9,14 @@ Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value
   (default ``z``) before every supervision step. Trajectory 0 has no noise.
 - ``augment:k=K``: K symmetric copies of the puzzle (copy 0 is the puzzle itself), each answer mapped back.
 - ``smc:k=K[,sigma=S][,on=z|y|zy][,resample=q|ess|none][,every=N][,stop=q|agree|none][,conf=C]
-  [,gate=none|q][,tau=T]``: particle search (sequential Monte Carlo, :mod:`.particles`): K particles,
+  [,gate=none|q|agree][,tau=T]``: particle search (sequential Monte Carlo, :mod:`.particles`): K particles,
   particle 0 the noise-free reference, particles 1..K-1 noisy (as ``noise``) and resampled every N
   supervision steps with weights sigmoid(halting signal); ``resample=ess`` (default) only when their
   effective sample size falls below half their number. ``stop=q`` (default) ends a puzzle's particles
   once their mean halting probability reaches C (default 0.5); ``agree`` also needs them all to give one
   answer. ``gate=q`` runs the plain pass first and searches only the puzzles whose halting probability
-  is below T (default 0.5); the others keep the plain answer. Default selection ``wvote``, at the last step.
+  is below T (default 0.5), ``gate=agree`` only those where one noisy probe disagrees with it; the
+  others keep the plain answer. Default selection ``wvote``, at the last step.
 
 Candidates per puzzle = augment k x noise k (or smc k). Options that are not a strategy's own may follow
 any part:
@@ -73,7 +74,7 @@ class TTCSpec:
     every: int = 1  # resample every N supervision steps
     stop: str = "q"  # "q" | "agree" | "none": when a puzzle's particles stop early
     conf: float = 0.5  # mean halting probability at which they stop
-    gate: str = "none"  # "none" | "q": search only the puzzles the plain pass is unsure of
+    gate: str = "none"  # "none" | "q" | "agree": search only the puzzles the plain pass is unsure of
     tau: float = 0.5  # the gate's halting-probability threshold
 
     @property
@@ -142,7 +143,11 @@ def parse_spec(spec: str) -> TTCSpec:
             raise TTCSpecError(spec, spec.index("smc"), "smc and noise both set the trajectories; use one")
         if fields.get("gate", "none") != "none" and "augment" in seen:
             raise TTCSpecError(
-                spec, spec.index("gate"), "gate=q compares with the plain pass: not with augment"
+                spec, spec.index("gate"), "a gate compares with the plain pass: not with augment"
+            )
+        if fields.get("gate") == "agree" and fields.get("noise_k", 1) == 1:
+            raise TTCSpecError(
+                spec, spec.index("gate"), "gate=agree needs k >= 2 (the plain pass and a probe)"
             )
         fields["smc"] = True
     if "select" in fields:
@@ -171,7 +176,9 @@ def _set(spec: str, pos: int, strategy: str, key: str, text: str, fields: dict[s
     elif strategy in ("noise", "smc") and key == "k":
         fields["noise_k"] = _value(spec, pos, key, text, int, 1)
     elif key in ("resample", "stop", "gate"):
-        options = {"resample": ("q", "ess", "none"), "stop": ("q", "agree", "none"), "gate": ("none", "q")}
+        options = {
+            "resample": ("q", "ess", "none"), "stop": ("q", "agree", "none"), "gate": ("none", "q", "agree")
+        }  # fmt: skip
         fields[key] = _choice(spec, pos, key, text, options[key])
     elif key == "every":
         fields["every"] = _value(spec, pos, key, text, int, 1)
