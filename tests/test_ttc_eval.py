@@ -166,4 +166,4 @@ def test_cli_eval_diagnoses_a_particle_search_and_solve_runs_it(run_dir, puzzles
     r = runner.invoke(app, ["solve", format_grid(puzzles[1].puzzle), "-c", str(run_dir), "--device", "cpu",
                             "--ttc", "smc:k=4,sigma=0.5"])  # fmt: skip
     assert r.exit_code == 0, r.output
-    assert "4 candidates" in r.output and "select=wvote" in r.output
+    assert "4 candidates" in r.output and "select=q" in r.output

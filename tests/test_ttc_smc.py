@@ -48,14 +48,14 @@ def run(model, tokens, spec: str):
     return runner.run(tokens, np.zeros(len(tokens)), record_steps=True)
 
 
-def test_spec_reads_smc_and_defaults_to_the_weighted_vote():
+def test_spec_reads_smc_and_its_defaults():
     s = parse_spec("smc:k=8,sigma=0.3,resample=q,every=2,stop=agree,conf=0.7,gate=q,tau=0.4")
     assert (s.smc, s.noise_k, s.sigma, s.resample, s.every, s.stop, s.conf, s.gate, s.tau) == (
         True, 8, 0.3, "q", 2, "agree", 0.7, "q", 0.4,
     )  # fmt: skip
     s = parse_spec("smc:k=4")
-    assert (s.select, s.resample, s.stop, s.gate, s.answer_step()) == ("wvote", "ess", "q", "none", "last")
-    assert parse_spec("smc:k=4,select=q").select == "q"
+    assert (s.select, s.resample, s.stop, s.gate, s.answer_step()) == ("q", "ess", "q", "none", "last")
+    assert parse_spec("smc:k=4,select=wvote").select == "wvote"
 
 
 @pytest.mark.parametrize(

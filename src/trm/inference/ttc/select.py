@@ -8,7 +8,7 @@ indices [P]. Pure numpy, no model.
 - ``vote``: the answer given by the most candidates; ties between answers go to the higher mean q, then to
   the answer of the lowest-index candidate; the chosen index is the first candidate giving that answer.
 - ``wvote``: the answer whose candidates' halting probabilities (sigmoid of q) sum highest, a q-weighted
-  vote (the particle search's default); ties go to the lowest-index candidate's answer.
+  vote; ties go to the lowest-index candidate's answer.
 - ``verify``: among the candidates whose answer passes the checker, the highest q; when none passes, the
   highest q of all. The checker (``Task.is_valid_answer``) looks at the question and the answer, never at
   the label; it is a rule checker the model does not have, so its accuracy is reported apart.

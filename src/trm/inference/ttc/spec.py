@@ -16,7 +16,8 @@ Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value
   once their mean halting probability reaches C (default 0.5); ``agree`` also needs them all to give one
   answer. ``gate=q`` runs the plain pass first and searches only the puzzles whose halting probability
   is below T (default 0.5), ``gate=agree`` only those where one noisy probe disagrees with it; the
-  others keep the plain answer. Default selection ``wvote``, at the last step.
+  others keep the plain answer. Answers are read at the last step; ``select=q`` (the default; it beat
+  ``wvote`` on our quick-start model, docs/ttc.md) or any other.
 
 Candidates per puzzle = augment k x noise k (or smc k). Options that are not a strategy's own may follow
 any part:
@@ -152,8 +153,6 @@ def parse_spec(spec: str) -> TTCSpec:
         fields["smc"] = True
     if "select" in fields:
         fields["select_given"] = True
-    elif "smc" in seen:
-        fields["select"] = "wvote"
     return TTCSpec(**fields)  # type: ignore[arg-type]
 
 
