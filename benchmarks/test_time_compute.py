@@ -6,12 +6,19 @@ For each strategy and budget B (calls relative to the plain pass of N_sup steps)
 - ``steps``: ``steps:n=B*N_sup`` (one trajectory, more recursion);
 - ``noise``: ``noise:k=B,sigma=S`` (B trajectories, Gaussian noise on z before every step);
 - ``augment``: ``augment:k=B`` (B symmetric copies; Maze stops at 8);
-- ``aug+noise``: ``augment:k=4+noise:k=B/4`` for B >= 8.
+- ``aug+noise``: ``augment:k=4+noise:k=B/4`` for B >= 8;
+- ``smc``: ``smc:k=B,sigma=S`` (particle search: resampling by sigmoid(q) when the ESS falls below half,
+  a puzzle's particles stop once their mean halting probability reaches 0.5; calls vary per puzzle);
+- ``smc+gate``: ``smc:k=B,sigma=S,gate=q`` (the plain pass first; the search only where it is unsure).
 
-Columns: ``q`` and ``vote`` are model-only selections, ``verify`` uses the task's rule checker (apart),
-``any`` is the share of puzzles where some candidate is right (the ceiling of any selection). The summary
-says whether the best model-only selection within 16x the calls removes at least half of the plain
-pass's errors. A sigma sweep at k=4 (``--sigmas``) picks S first unless ``--sigma`` is given.
+``steps``, ``noise`` and ``smc`` are task-agnostic; ``augment`` needs the task's symmetries. The x axis is
+the measured mean calls per puzzle. Columns: ``q``, ``vote`` and ``wvote`` (q-weighted vote) are
+model-only selections, ``verify`` uses the task's rule checker (apart), ``any`` is the share of puzzles
+where some candidate is right (the ceiling of any selection); with ``--diagnose`` the smc and noise rows
+also get the cloud diagnostics (stability, alignment, entropy). The summary says whether the best
+model-only selection within 16x the calls removes at least half of the plain pass's errors, and whether
+the best task-agnostic one removes 80% without any task-agnostic row falling below the plain pass. A
+sigma sweep at k=4 (``--sigmas``) picks S first unless ``--sigma`` is given.
 ``--extra SPEC`` adds rows of any spec (crosses in the plot, at their better model-only selection).
 Writes a JSON of every row and a PNG of exact accuracy against calls (log scale).
 
@@ -33,29 +40,45 @@ from trm.data.format import atomic_write_text, open_split
 from trm.device import pick_dtype
 from trm.evaluation.ttc import evaluate_ttc
 
-SELECT_COLUMNS = ("q", "vote", "verify", "any")
+SELECT_COLUMNS = ("q", "vote", "wvote", "verify", "any")
+MODEL_ONLY = ("q", "vote", "wvote")
+AGNOSTIC = ("plain", "steps", "noise", "smc", "smc+gate")
+DIAG = ("diag_stability", "diag_alignment", "diag_alignment_label_free", "diag_entropy_normalized")
+
+
+def load_average() -> list[str] | None:
+    """The 1, 5 and 15 minute load averages (Linux), to say how shared the machine was."""
+    path = Path("/proc/loadavg")
+    return path.read_text().split()[:3] if path.exists() else None
 
 
 def run_one(model, split, spec: str, args, dtype) -> dict:
     res = evaluate_ttc(
         model, split, spec, batch_size=args.batch_size, max_rows=args.max_rows,
         device=next(model.parameters()).device, dtype=dtype, limit=args.limit,
+        diagnose=args.diagnose and spec.startswith(("smc", "noise")),
     )  # fmt: skip
     m = res.metrics
     row = {"spec": spec, "calls_ratio": m["calls_ratio"], "calls_per_puzzle": m["calls_per_puzzle"]}
     row.update({s: m[f"exact_accuracy_{s}"] for s in SELECT_COLUMNS})
     row["candidate0"] = m["exact_accuracy_candidate0"]
+    row["searched"] = m["searched_fraction"]
     row["puzzles_per_second"] = m["puzzles_per_second"]
+    row.update({d: m[d] for d in DIAG if d in m})
+    diag = "  ".join(f"{d[5:]} {row[d]:.2f}" for d in DIAG if d in row)
     print(
-        f"  {spec:<34} x{row['calls_ratio']:<6.2f} q {row['q']:.3f}  vote {row['vote']:.3f}  "
-        f"verify {row['verify']:.3f}  any {row['any']:.3f}  {row['puzzles_per_second']:.1f} puzzles/s",
+        f"  {spec:<40} x{row['calls_ratio']:<6.2f} q {row['q']:.3f}  vote {row['vote']:.3f}  "
+        f"wvote {row['wvote']:.3f}  verify {row['verify']:.3f}  any {row['any']:.3f}  "
+        f"{row['puzzles_per_second']:.1f} puzzles/s  {diag}",
         flush=True,
     )
     return row
 
 
-def plan(task: str, n_sup: int, budgets: list[int], sigma: float) -> list[tuple[str, int, str]]:
-    """(strategy, budget, spec) rows."""
+def plan(
+    task: str, n_sup: int, budgets: list[int], sigma: float, strategies: set[str] | None = None
+) -> list[tuple[str, int, str]]:
+    """(strategy, budget, spec) rows; ``strategies`` keeps only those (the plain pass always runs)."""
     rows = [("plain", 1, f"steps:n={n_sup}")]
     for b in budgets:
         if b == 1:
@@ -66,35 +89,65 @@ def plan(task: str, n_sup: int, budgets: list[int], sigma: float) -> list[tuple[
             rows.append(("augment", b, f"augment:k={b}"))
         if b >= 8 and b % 4 == 0:
             rows.append(("aug+noise", b, f"augment:k=4+noise:k={b // 4},sigma={sigma:g}"))
-    return rows
+        rows.append(("smc", b, f"smc:k={b},sigma={sigma:g}"))
+        rows.append(("smc+gate", b, f"smc:k={b},sigma={sigma:g},gate=q"))
+    return [r for r in rows if r[0] == "plain" or strategies is None or r[0] in strategies]
 
 
 def table(rows: list[dict]) -> str:
-    head = "| strategy | spec | calls (x plain) | q | vote | verify | any candidate | puzzles/s |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    head = (
+        "| strategy | spec | calls/puzzle (x plain) | q | vote | wvote | verify | any candidate | searched |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        name = r["strategy"] + ("" if r["strategy"] in AGNOSTIC or r["strategy"] == "extra" else " (task)")
         lines.append(
-            f"| {r['strategy']} | `{r['spec']}` | {r['calls_ratio']:.2f} | {100 * r['q']:.1f} | "
-            f"{100 * r['vote']:.1f} | {100 * r['verify']:.1f} | {100 * r['any']:.1f} | "
-            f"{r['puzzles_per_second']:.1f} |"
+            f"| {name} | `{r['spec']}` | {r['calls_ratio']:.2f} | {100 * r['q']:.1f} | "
+            f"{100 * r['vote']:.1f} | {100 * r['wvote']:.1f} | {100 * r['verify']:.1f} | "
+            f"{100 * r['any']:.1f} | {100 * r['searched']:.0f}% |"
         )
+    return "\n".join(lines)
+
+
+def diagnostics_table(rows: list[dict]) -> str:
+    """The cloud diagnostics of the rows that have them, beside the gain of their best model-only pick."""
+    lines = ["| spec | stability | alignment (AUROC) | label-free alignment | entropy (/log K) | gain |"]
+    lines.append("|---|---|---|---|---|---|")
+    base = next(r for r in rows if r["strategy"] == "plain")["candidate0"]
+    for r in rows:
+        if "diag_stability" not in r:
+            continue
+        vals = [f"{r[d]:.3f}" if d in r else "-" for d in DIAG]
+        gain = max(r[s] for s in MODEL_ONLY) - base
+        lines.append(f"| `{r['spec']}` | {' | '.join(vals)} | {100 * gain:+.1f} |")
     return "\n".join(lines)
 
 
 def summary(rows: list[dict], max_ratio: float = 16.0) -> str:
     base = next(r for r in rows if r["strategy"] == "plain")["candidate0"]
     fits = [r for r in rows if r["calls_ratio"] <= max_ratio + 1e-9]
-    best, how = max(((r[s], (r, s)) for r in fits for s in ("q", "vote")), key=lambda t: t[0])
+    best, how = max(((r[s], (r, s)) for r in fits for s in MODEL_ONLY), key=lambda t: t[0])
     r, sel = how
     errors = 1.0 - base
     removed = (best - base) / errors if errors > 0 else float("nan")
     verdict = "meets" if removed >= 0.5 else "does not meet"
-    return (
+    text = (
         f"plain pass {100 * base:.1f}% ({100 * errors:.1f}% errors); "
         f"best model-only within {max_ratio:g}x calls: "
         f"{100 * best:.1f}% ({sel} on `{r['spec']}`, x{r['calls_ratio']:.2f}) removes {100 * removed:.0f}% "
         f"of the errors: {verdict} the goal of half"
     )
+    agnostic = [r for r in fits if r["strategy"] in AGNOSTIC and r["strategy"] != "plain"]
+    if agnostic:
+        best, (r, sel) = max(((r[s], (r, s)) for r in agnostic for s in MODEL_ONLY), key=lambda t: t[0])
+        removed = (best - base) / errors if errors > 0 else float("nan")
+        lower = [f"{r['spec']} ({s})" for r in agnostic for s in MODEL_ONLY if r[s] < base - 1e-9]
+        text += (
+            f"\nbest task-agnostic: {100 * best:.1f}% ({sel} on `{r['spec']}`, x{r['calls_ratio']:.2f}) "
+            f"removes {100 * removed:.0f}% of the errors ({'meets' if removed >= 0.8 else 'does not meet'} "
+            f"the goal of 80%); below the plain pass: {', '.join(lower) if lower else 'none'}"
+        )
+    return text
 
 
 def draw(rows: list[dict], path: Path, title: str) -> None:
@@ -105,31 +158,36 @@ def draw(rows: list[dict], path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
     base = next(r for r in rows if r["strategy"] == "plain")
-    colours = {"steps": "tab:blue", "noise": "tab:orange", "augment": "tab:green", "aug+noise": "tab:red"}
+    colours = {
+        "steps": "tab:blue", "noise": "tab:orange", "smc": "tab:purple", "smc+gate": "tab:brown",
+        "augment": "tab:green", "aug+noise": "tab:red",
+    }  # fmt: skip
     for strategy, colour in colours.items():
         pts = [base] + [r for r in rows if r["strategy"] == strategy]
         if len(pts) < 2:
             continue
         x = [r["calls_ratio"] for r in pts]
+        kind = "agnostic" if strategy in AGNOSTIC else "task"
         if strategy == "steps":  # one candidate: every selection gives the same answer
-            ax.plot(x, [100 * r["q"] for r in pts], "-o", color=colour, label="steps (one trajectory)", ms=4)
+            ax.plot(x, [100 * r["q"] for r in pts], "-o", color=colour, label="steps [agnostic]", ms=4)
             continue
-        ax.plot(x, [100 * r["q"] for r in pts], "-o", color=colour, label=f"{strategy}, select=q", ms=4)
-        ax.plot(
-            x, [100 * r["vote"] for r in pts], "--s", color=colour, label=f"{strategy}, select=vote", ms=4
-        )
+        sel = "wvote" if strategy.startswith("smc") else "vote"
+        ax.plot(x, [100 * r["q"] for r in pts], "-o", color=colour, label=f"{strategy} q [{kind}]", ms=4)
+        ax.plot(x, [100 * r[sel] for r in pts], "--s", color=colour, label=f"{strategy} {sel} [{kind}]", ms=4)
         ax.plot(x, [100 * r["verify"] for r in pts], ":", color=colour, alpha=0.5, lw=1)
     for r in (r for r in rows if r["strategy"] == "extra"):
-        best = max(r["q"], r["vote"])
+        best = max(r[s] for s in MODEL_ONLY)
         ax.plot([r["calls_ratio"]], [100 * best], "kx", ms=6)
         ax.annotate(
             r["spec"], (r["calls_ratio"], 100 * best), fontsize=6, xytext=(3, 3), textcoords="offset points"
         )
     ax.axhline(100 * base["candidate0"], color="grey", lw=0.8, label="plain pass")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("network calls per puzzle (x the plain pass)")
+    ax.set_xlabel("measured network calls per puzzle (x the plain pass)")
     ax.set_ylabel("exact accuracy (%)")
-    ax.set_title(title + "  (dotted: select=verify, uses the rule checker)", fontsize=9)
+    ax.set_title(
+        title + "\n[agnostic]: no task code; [task]: symmetries; dotted: verify (rule checker)", fontsize=8
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -156,6 +214,12 @@ def main() -> None:
         "--extra", action="append", help="one more spec to run (repeatable), e.g. steps:n=16+noise:k=8"
     )
     ap.add_argument("--only-extra", action="store_true", help="run the plain pass and the --extra specs only")
+    ap.add_argument(
+        "--strategies",
+        default=None,
+        help="comma list to run (default all): steps,noise,augment,aug+noise,smc,smc+gate",
+    )
+    ap.add_argument("--diagnose", action="store_true", help="cloud diagnostics on the smc and noise rows")
     ap.add_argument("--json", type=Path, default=None, help="write every row here")
     ap.add_argument("--png", type=Path, default=None, help="draw accuracy against calls here")
     args = ap.parse_args()
@@ -175,10 +239,11 @@ def main() -> None:
         print("sigma sweep (noise:k=4):")
         for s in (float(x) for x in args.sigmas.split(",")):
             sweep.append(run_one(model, split, f"noise:k=4,sigma={s:g}", args, dtype) | {"sigma": s})
-        sigma = max(sweep, key=lambda r: (max(r["q"], r["vote"]), -r["sigma"]))["sigma"]
+        sigma = max(sweep, key=lambda r: (max(r[s] for s in MODEL_ONLY), -r["sigma"]))["sigma"]
         print(f"sigma = {sigma:g} (best model-only accuracy at k=4)")
     rows = []
-    todo = plan(meta.task, n_sup, [int(b) for b in args.budgets.split(",")], sigma)
+    keep = set(args.strategies.split(",")) if args.strategies else None
+    todo = plan(meta.task, n_sup, [int(b) for b in args.budgets.split(",")], sigma, keep)
     if args.only_extra:
         todo = todo[:1]
     todo += [("extra", 0, spec) for spec in args.extra or []]
@@ -187,10 +252,14 @@ def main() -> None:
     print()
     print(table(rows))
     print()
+    if args.diagnose:
+        print(diagnostics_table(rows))
+        print()
     print(summary(rows))
     if args.json:
         report = {"command": shlex.join(sys.argv), "checkpoint": str(args.checkpoint), "data": str(data),
                   "limit": args.limit, "sigma": sigma, "sigma_sweep": sweep, "rows": rows,
+                  "loadavg": load_average(),
                   "summary": summary(rows)}  # fmt: skip
         atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
     if args.png:

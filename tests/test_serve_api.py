@@ -130,12 +130,13 @@ def test_grid_and_text_agree_and_steps(client, models):
     assert by_text == by_grid and len(by_text["steps"]) == 5 and by_text["question"] == grid
 
 
-def test_test_time_compute_passes_through(client, models):
+@pytest.mark.parametrize("spec", ["noise:k=3,sigma=0.3", "smc:k=3,sigma=0.3,resample=q"])
+def test_test_time_compute_passes_through(client, models, spec):
     text = sudoku_text(6, seed=5)
-    r = client.post("/api/solve", json={"model": "sudoku", "puzzle": text, "ttc": "noise:k=3,sigma=0.3"})
+    r = client.post("/api/solve", json={"model": "sudoku", "puzzle": text, "ttc": spec})
     assert r.status_code == 200, r.text
     body = r.json()
-    direct = models["sudoku"].solver.solve(text, ttc="noise:k=3,sigma=0.3")
+    direct = models["sudoku"].solver.solve(text, ttc=spec)
     assert body["ttc"]["candidates"] == 3 == len(direct.candidates)
     assert body["ttc"]["chosen"] == direct.chosen and body["answer"] == direct.answer.tolist()
     assert client.post("/api/solve", json={"model": "sudoku", "puzzle": text}).json()["ttc"] is None

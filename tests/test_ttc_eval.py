@@ -148,3 +148,22 @@ def test_cli_eval_and_solve_with_ttc(run_dir, puzzles, tmp_path, capsys):
         main(["solve", format_grid(puzzles[1].puzzle), "-c", str(run_dir), "--ttc", "noise:k=x"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "character 7" in err and "not an integer" in err
+
+
+def test_cli_eval_diagnoses_a_particle_search_and_solve_runs_it(run_dir, puzzles, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "smc.json"
+    spec = "smc:k=4,sigma=0.5,gate=q,tau=1"  # tau=1: every puzzle is searched
+    r = runner.invoke(app, ["eval", "-c", str(run_dir), "--ttc", spec, "--diagnose", "--device", "cpu",
+                            "--out", str(out), "--no-progress"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    m = json.loads(out.read_text())["metrics"]
+    assert m["searched_fraction"] == 1.0 and m["diag_puzzles"] == len(puzzles)
+    assert 0 <= m["diag_stability"] <= 1 and 0 <= m["diag_entropy_normalized"] <= 1
+    assert 0 <= m["exact_accuracy_wvote"] <= 1 and m["calls_per_puzzle"] > N_SUP * 2  # plain + search
+    r = runner.invoke(app, ["eval", "-c", str(run_dir), "--diagnose", "--device", "cpu", "--no-progress"])
+    assert r.exit_code == 2 and "--ttc" in r.output
+    r = runner.invoke(app, ["solve", format_grid(puzzles[1].puzzle), "-c", str(run_dir), "--device", "cpu",
+                            "--ttc", "smc:k=4,sigma=0.5"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "4 candidates" in r.output and "select=q" in r.output

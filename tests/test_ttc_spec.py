@@ -35,7 +35,7 @@ def test_plain_pass_reads_the_last_step_and_selections_their_own_step():
         ("noise:k=2+augment:k=0", 19, "k must be >= 1"),
         ("noise:k=2,sigma=-1", 11, "sigma must be >= 0"),
         ("noise:k=2,sigma=nan", 11, "not finite"),
-        ("augment:k=2,select=best", 13, "not one of q, vote, verify"),
+        ("augment:k=2,select=best", 13, "not one of q, vote, wvote, verify"),
         ("steps:n=4,k=2", 11, "steps has no option 'k'"),
         ("noise:k=2+noise:k=3", 11, "given twice"),
         ("noise:k=2,select=q+augment:k=2,select=vote", 32, "'select' is given twice"),

@@ -73,9 +73,16 @@ def evaluate(
         typer.Option(
             "--ttc",
             help="Test-time compute spec, e.g. noise:k=16,sigma=0.2,select=q  augment:k=8,select=vote  "
-            "steps:n=32,exit=q  augment:k=4+noise:k=4 (docs/ttc.md). Scores q, vote and verify at once.",
+            "steps:n=32,exit=q  augment:k=4+noise:k=4  smc:k=8,sigma=1,gate=q (docs/ttc.md). "
+            "Scores q, vote, wvote and verify at once.",
         ),
     ] = None,
+    diagnose: Annotated[
+        bool,
+        typer.Option(
+            "--diagnose", help="With --ttc: local stability, guide alignment and entropy of the candidates."
+        ),
+    ] = False,
     batch_size: Annotated[
         int | None,
         typer.Option("--batch-size", min=1, help="Slots per batch (default: config eval.batch_size)."),
@@ -130,9 +137,13 @@ def evaluate(
         result = evaluate_ttc(
             model, ds, ttc, steps=steps or config.eval.halt_max_steps, batch_size=batch_size or 64,
             device=dev, dtype=pick_dtype(dev, config.train.dtype), limit=limit, early_halt=early_halt,
-            progress=progress,
+            progress=progress, diagnose=diagnose,
         )  # fmt: skip
     else:
+        if diagnose:
+            raise typer.BadParameter(
+                "--diagnose reads the candidates of --ttc; give a spec", param_hint="--diagnose"
+            )
         result = run_evaluation(
             model,
             ds,

@@ -245,9 +245,12 @@ def format_metrics(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """(name, value) rows for printing: fractions as percentages, counts as integers."""
     rows = []
     for name, value in metrics.items():
-        if name in ("num_examples", "halt_max_steps"):
+        if name in ("num_examples", "halt_max_steps", "candidates", "diag_puzzles"):
             rows.append((name, f"{int(value):,}"))
-        elif name in ("seconds", "puzzles_per_second", "mean_steps", "early_halt_mean_steps"):
+        elif name in (
+            "seconds", "puzzles_per_second", "mean_steps", "early_halt_mean_steps", "calls_per_puzzle",
+            "calls_ratio", "diag_entropy", "diag_alignment", "diag_alignment_label_free",
+        ):  # fmt: skip
             rows.append((name, f"{value:,.2f}"))
         else:
             rows.append((name, f"{100 * value:.2f}%"))

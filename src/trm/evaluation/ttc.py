@@ -11,7 +11,8 @@ Design choices:
   its best or last step, is right (an upper bound for any selection, pass@K).
 - **Cost**: ``calls_per_puzzle`` is the mean number of network calls spent per puzzle (counted from the
   steps each trajectory took); ``calls_ratio`` divides it by the plain pass's calls (the model's N_sup
-  steps x T(n+1)). ``puzzles_per_second`` is wall-clock over the whole run.
+  steps x T(n+1)). ``searched_fraction``: the share of puzzles the search ran on (below 1 with
+  ``gate=q``). ``puzzles_per_second`` is wall-clock over the whole run.
 - **Early exit** (``exit=q``, or ``early_halt=True`` as ``trm eval --early-halt --ttc`` passes) is the
   rollout engine's early halting, the one ``trm eval --early-halt`` uses without a spec.
 - **Scoring** is :mod:`trm.scoring`'s: puzzles with no scored cell are left out of the accuracies.
@@ -36,6 +37,7 @@ from trm.device import pick_device, pick_dtype
 from trm.evaluation.evaluate import EvalResult, _num_eval_examples
 from trm.evaluation.metrics import task_metric_means
 from trm.inference.ttc import SELECTIONS, TTCRunner, TTCSpec, parse_spec, rule_verdicts
+from trm.inference.ttc.diagnose import Diagnostics
 from trm.scoring import mean_over_scored, score_predictions, scored_rows
 
 
@@ -57,12 +59,14 @@ def evaluate_ttc(
     limit: int | None = None,
     early_halt: bool = False,
     progress: bool = False,
+    diagnose: bool = False,
 ) -> EvalResult:
     """Score ``spec`` on ``split`` (the first ``limit`` puzzles if given); see the module docstring.
 
     ``steps`` sets the spec's step count when the spec has none (``trm eval --steps``); ``batch_size``
     counts puzzles, each of which brings K candidate rows. ``early_halt`` (``trm eval --early-halt``) turns
-    on the spec's early exit (``exit=q``): the same mechanism, the rollout engine's ``exit_on_halt``."""
+    on the spec's early exit (``exit=q``): the same mechanism, the rollout engine's ``exit_on_halt``.
+    ``diagnose`` adds the particle-cloud diagnostics (``diag_*``, :mod:`trm.inference.ttc.diagnose`)."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     if steps is not None and spec.steps is None:
         spec = replace(spec, steps=steps)
@@ -91,6 +95,8 @@ def evaluate_ttc(
     chosen_all = np.zeros((e, meta.seq_len), dtype=np.int64)
     inputs_all = np.zeros((e, meta.seq_len), dtype=np.int64)
     calls = np.zeros(e, dtype=np.int64)
+    searched = np.zeros(e, dtype=bool)
+    diag = Diagnostics() if diagnose else None
     was_training = model.training
     model.eval()
     bar = tqdm(total=e, desc=f"ttc x{spec.candidates}", unit="puzzle", disable=not progress, leave=False)
@@ -117,6 +123,10 @@ def evaluate_ttc(
             any_best = _exact(cands.best, labels[:, None]).any(1)
             right["any"][idx] = any_best | _exact(cands.last, labels[:, None]).any(1)
             inputs_all[idx], calls[idx] = inputs, cands.calls
+            searched[idx] = True if cands.searched is None else cands.searched
+            if diag is not None:
+                answers, q = cands.answers(spec.answer_step())
+                diag.add(answers, q, _exact(answers, labels[:, None]), cands.searched)
             bar.update(len(idx))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -136,9 +146,17 @@ def evaluate_ttc(
         metrics[f"exact_accuracy_{name}"] = mean_over_scored(right[name], scored)
     metrics["calls_per_puzzle"] = float(calls.mean())
     metrics["calls_ratio"] = float(calls.mean() / plain_calls)
+    metrics["searched_fraction"] = float(searched.mean())
+    notes = []
+    if diag is not None:
+        for name, value in diag.summary().items():
+            if np.isfinite(value):
+                metrics[name] = value
+            else:
+                notes.append(f"{name} is undefined here (one candidate per puzzle, or one class only)")
     labels_all = np.asarray(split.labels[:e])
     for name, value in task_metric_means(task.metrics(inputs_all, chosen_all, labels_all), e).items():
         metrics[name] = value
     metrics["seconds"] = seconds
     metrics["puzzles_per_second"] = e / max(seconds, 1e-9)
-    return EvalResult(metrics=metrics, task=meta.task, split=str(split.path))
+    return EvalResult(metrics=metrics, task=meta.task, split=str(split.path), notes=notes)

@@ -23,6 +23,11 @@ Design choices:
 - **Perturbation hook.** ``perturb(state, rows)`` may change the carried state before every step (test-
   time noise). Then slots are loaded *before* their first step (``Stepper.preload``), so the hook also
   sees, and may change, each row's initial state.
+- **Exit rule.** ``exit_rule(rows, signal, pred)`` may end rows by a rule of the caller's (the particle
+  search stops all the particles of a puzzle at once): given the slots' rows [S], the halting signal on
+  the host [S] and the argmax tokens (backend [S, L]), it returns [S] bool, rows done after this step.
+  Between two steps the consumer of the events runs first, so a hook may act on what it saw (resampling
+  reads the last halting signals).
 - The events carry the backend's arrays (device tensors for torch); the engine moves to the host only
   what control needs (the halting signal with ``exit_on_halt``), so a plain rollout never waits on the
   device. :class:`StepRecord` is the shared recorder of per-row answers (last, best-q, every step).
@@ -126,11 +131,12 @@ def rollout(
     compact: bool = True,
     pad: dict[str, int] | None = None,
     perturb: Callable[[Any, np.ndarray], Any] | None = None,
+    exit_rule: Callable[[np.ndarray, np.ndarray, Any], np.ndarray] | None = None,
 ) -> Iterator[StepEvent]:
     """Roll every row of ``chunks`` out for ``steps`` supervision steps (see the module docstring).
 
     ``slots``: the batch size S (default: the first chunk's rows). ``pad``: the value of each table key
-    on an idle slot (needed when ``compact`` is False and rows run out)."""
+    on an idle slot (needed when ``compact`` is False and rows run out). ``exit_rule``: see "Exit rule"."""
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
     feed = _Feed(chunks)
@@ -189,12 +195,17 @@ def rollout(
             state = perturb(state, row_of)
         state, logits, signal = stepper.step(state, table, reset)
         taken[active] += 1
+        pred = stepper.argmax(logits)
         done = active & (taken >= steps)
-        if exit_on_halt:
-            done |= active & (stepper.to_host(signal) > 0)
+        if exit_on_halt or exit_rule is not None:
+            host_signal = stepper.to_host(signal)
+            if exit_on_halt:
+                done |= active & (host_signal > 0)
+            if exit_rule is not None:
+                done |= active & np.asarray(exit_rule(row_of, host_signal, pred), dtype=bool)
         yield StepEvent(
-            rows=row_of.copy(), steps=taken.copy(), done=done, table=table, logits=logits,
-            pred=stepper.argmax(logits), signal=signal,
+            rows=row_of.copy(), steps=taken.copy(), done=done, table=table, logits=logits, pred=pred,
+            signal=signal,
         )  # fmt: skip
         free = np.flatnonzero(done | ~active)
         new = feed.take(len(free))

@@ -4,7 +4,9 @@ For P puzzles and a spec with ``augment:k=A`` and ``noise:k=M`` there are K = A 
 laid out puzzle-major: candidate c = a * M + j is trajectory j of copy a (copy 0 = the puzzle itself,
 trajectory 0 = no noise), so candidate 0 is the plain pass. All P x K rows are one batch (a repeat of each
 puzzle's row, no Python loop over K), cut into chunks of at most ``max_rows`` rows so memory stays bounded
-for large K. Answers are mapped back to the puzzle's frame before anything is selected.
+for large K (a chunk holds whole groups of M rows). Answers are mapped back to the puzzle's frame before
+anything is selected. ``smc`` is ``noise`` with the particle filter (:mod:`.particles`) on each group of
+M rows; ``gate=q|agree`` runs the plain pass first and the search only where it is unsure (``_run_gated``).
 
 :class:`TTCRunner` keeps the seeded generators across calls, so an evaluation that calls it batch by
 batch is reproducible for a given seed and batch size.
@@ -19,10 +21,13 @@ import torch
 
 from trm.device import autocast
 from trm.inference.ttc import augment
-from trm.inference.ttc.select import select
+from trm.inference.ttc.particles import ParticleFilter
+from trm.inference.ttc.select import halt_probability, select
 from trm.inference.ttc.spec import TTCSpec
 from trm.inference.ttc.trajectories import Trajectories, run_trajectories
 from trm.rollout import StepModel, rollout_steps
+
+_PER_ROW = ("best", "best_q", "best_step", "last", "last_q", "steps")
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Candidates:
     calls: np.ndarray  # [P] network calls spent on each puzzle
     every: np.ndarray | None = None  # [N, P, K, L] every step (record_steps)
     every_q: np.ndarray | None = None  # [N, P, K]
+    searched: np.ndarray | None = None  # [P] bool: the search ran (gate=q keeps the plain answer elsewhere)
 
     def answers(self, at: str) -> tuple[np.ndarray, np.ndarray]:
         """(answers [P, K, L], q [P, K]) at ``at`` = "best" or "last"."""
@@ -82,6 +88,7 @@ class TTCRunner:
         self.calls_per_step = model.calls_per_step
         self._np_rng = np.random.default_rng(spec.seed)
         self._generator = torch.Generator().manual_seed(spec.seed)
+        self._smc_rng = np.random.default_rng([spec.seed, 1])  # resampling draws
         if spec.augment_k > 1:  # fail before any compute when the task has no symmetries
             augment.draw_symmetries(
                 task, self.grid_shape, vocab_size, 1, spec.augment_k, np.random.default_rng(0)
@@ -111,53 +118,129 @@ class TTCRunner:
             rows = np.stack([augment.apply(r, perm, tmap) for r in flat]).reshape(rows.shape)
         return rows.reshape(*lead, p, a * m, rows.shape[-1])
 
-    def run(self, tokens: np.ndarray, puzzle_ids: np.ndarray, *, record_steps: bool = False) -> Candidates:
-        """Candidates of the puzzles ``tokens`` [P, L] with identifiers ``puzzle_ids`` [P]."""
-        tokens = np.asarray(tokens)
-        p, k = tokens.shape[0], self.spec.candidates
-        rows, inverse = self._rows(tokens)
-        ids = np.repeat(np.asarray(puzzle_ids, dtype=np.int64), k)  # [P*K]
-        noisy = np.tile(np.arange(self.spec.noise_k) > 0, p * self.spec.augment_k)  # trajectory 0 clean
+    def _trajectories(
+        self, rows: np.ndarray, ids: np.ndarray, noisy: np.ndarray, group: int, *, smc: bool, first: int = 1,
+        record_steps: bool = False,
+    ) -> dict[str, np.ndarray]:  # fmt: skip
+        """Run candidate rows [R, L] in chunks of whole groups of ``group`` rows; per-row results [R, ...]
+        (``every``, ``every_q``: [N, R, ...]). ``smc``: the particle filter on each group."""
+        spec = self.spec
+        size = max(group, self.max_rows // group * group)  # a group's particles share one batch
         parts: list[Trajectories] = []
         with torch.inference_mode(), autocast(self.device, self.dtype):
-            for lo in range(0, len(rows), self.max_rows):
-                hi = lo + self.max_rows
+            for lo in range(0, len(rows), size):
+                hi = min(lo + size, len(rows))
                 batch = {
                     "inputs": torch.as_tensor(rows[lo:hi].astype(np.int64), device=self.device),
                     "puzzle_identifiers": torch.as_tensor(ids[lo:hi], device=self.device),
                 }
+                particles = None
+                if smc:
+
+                    def particles(stepper, n=hi - lo):
+                        return ParticleFilter(
+                            stepper, n, group, first=first, resample=spec.resample, every=spec.every,
+                            stop=spec.stop, conf=spec.conf, rng=self._smc_rng,
+                        )  # fmt: skip
+
                 parts.append(
                     run_trajectories(
                         self.model,
                         batch,
                         self.steps,
                         noisy=torch.as_tensor(noisy[lo:hi]),
-                        sigma=self.spec.sigma,
-                        noise_on=self.spec.noise_on,
-                        early_exit=self.spec.early_exit,
+                        sigma=spec.sigma,
+                        noise_on=spec.noise_on,
+                        early_exit=spec.early_exit,
                         generator=self._generator,
                         record_steps=record_steps,
+                        particles=particles,
                     )
                 )
+        out = {n: np.concatenate([getattr(t, n) for t in parts]) for n in _PER_ROW}
+        if record_steps:
+            out["every"] = np.concatenate([t.every for t in parts], axis=1)
+            out["every_q"] = np.concatenate([t.every_q for t in parts], axis=1)
+        return out
 
-        def cat(name: str, axis: int = 0) -> np.ndarray:
-            return np.concatenate([getattr(t, name) for t in parts], axis=axis)
+    def run(self, tokens: np.ndarray, puzzle_ids: np.ndarray, *, record_steps: bool = False) -> Candidates:
+        """Candidates of the puzzles ``tokens`` [P, L] with identifiers ``puzzle_ids`` [P]."""
+        tokens = np.asarray(tokens)
+        ids = np.asarray(puzzle_ids, dtype=np.int64)
+        if self.spec.gate != "none":
+            return self._run_gated(tokens, ids, record_steps)
+        p, k, m = tokens.shape[0], self.spec.candidates, self.spec.noise_k
+        rows, inverse = self._rows(tokens)
+        noisy = np.tile(np.arange(m) > 0, p * self.spec.augment_k)  # trajectory 0 clean
+        t = self._trajectories(
+            rows, np.repeat(ids, k), noisy, m, smc=self.spec.smc, record_steps=record_steps
+        )
+        per_puzzle = {n: t[n].reshape(p, k, *t[n].shape[1:]) for n in _PER_ROW}
+        for n in ("best", "last"):
+            per_puzzle[n] = self._to_frame(t[n], inverse, p)
+        if record_steps:
+            per_puzzle["every"] = self._to_frame(t["every"], inverse, p)
+            per_puzzle["every_q"] = t["every_q"].reshape(-1, p, k)
+        return self._candidates(per_puzzle, np.ones(p, dtype=bool))
 
-        def per_puzzle(x: np.ndarray) -> np.ndarray:
-            return x.reshape(p, k, *x.shape[1:])
+    def _run_gated(self, tokens: np.ndarray, ids: np.ndarray, record_steps: bool) -> Candidates:
+        """The plain pass on every puzzle (candidate 0), then the particle search only where it is unsure:
+        ``gate=q``: its halting probability is below ``tau`` (K - 1 particles); ``gate=agree``: one noisy
+        probe (candidate 1, on every puzzle) ends with another answer (K - 2 particles). A puzzle not
+        searched has its plain answer in the remaining candidate slots, at no cost (steps 0)."""
+        p, k = tokens.shape[0], self.spec.noise_k
+        plain = self._trajectories(
+            tokens, ids, np.zeros(p, dtype=bool), 1, smc=False, record_steps=record_steps
+        )
+        names = [*_PER_ROW, *(("every", "every_q") if record_steps else ())]
+        full = {}
+        for n in names:
+            x = plain[n]
+            axis = 2 if n.startswith("every") else 1  # [N, P, ...] or [P, ...]
+            full[n] = np.repeat(np.expand_dims(x, axis), k, axis=axis)
+        full["steps"][:, 1:] = 0
 
-        steps = per_puzzle(cat("steps"))
+        def put(t: dict[str, np.ndarray], where: np.ndarray, lo: int) -> None:
+            c = len(t["steps"]) // len(where)  # candidates per puzzle in t
+            for n in names:
+                if n.startswith("every"):
+                    full[n][:, where, lo : lo + c] = t[n].reshape(
+                        t[n].shape[0], len(where), c, *t[n].shape[2:]
+                    )
+                else:
+                    full[n][where, lo : lo + c] = t[n].reshape(len(where), c, *t[n].shape[1:])
+
+        if self.spec.gate == "q":
+            unsure, first = halt_probability(plain["last_q"]) < self.spec.tau, 1
+        else:
+            probe = self._trajectories(
+                tokens, ids, np.ones(p, dtype=bool), 1, smc=False, record_steps=record_steps
+            )
+            put(probe, np.arange(p), 1)
+            unsure, first = (probe["last"] != plain["last"]).any(axis=1), 2
+        u, m = np.flatnonzero(unsure), k - first
+        if m > 0 and len(u):
+            rows = np.repeat(tokens[u], m, axis=0)
+            t = self._trajectories(
+                rows, np.repeat(ids[u], m), np.ones(len(rows), dtype=bool), m, smc=True, first=0,
+                record_steps=record_steps,
+            )  # fmt: skip
+            put(t, u, first)
+        return self._candidates(full, unsure)
+
+    def _candidates(self, c: dict[str, np.ndarray], searched: np.ndarray) -> Candidates:
         return Candidates(
             spec=self.spec,
-            best=self._to_frame(cat("best"), inverse, p),
-            best_q=per_puzzle(cat("best_q")),
-            best_step=per_puzzle(cat("best_step")),
-            last=self._to_frame(cat("last"), inverse, p),
-            last_q=per_puzzle(cat("last_q")),
-            steps=steps,
-            calls=steps.sum(axis=1) * self.calls_per_step,
-            every=self._to_frame(cat("every", 1), inverse, p) if record_steps else None,
-            every_q=cat("every_q", 1).reshape(-1, p, k) if record_steps else None,
+            best=c["best"],
+            best_q=c["best_q"],
+            best_step=c["best_step"],
+            last=c["last"],
+            last_q=c["last_q"],
+            steps=c["steps"],
+            calls=c["steps"].sum(axis=1) * self.calls_per_step,
+            every=c.get("every"),
+            every_q=c.get("every_q"),
+            searched=searched,
         )
 
 

@@ -8,11 +8,23 @@ Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value
   (default 0.1; the states are RMS-normalised, so S is relative to a unit RMS) is added to ``on``
   (default ``z``) before every supervision step. Trajectory 0 has no noise.
 - ``augment:k=K``: K symmetric copies of the puzzle (copy 0 is the puzzle itself), each answer mapped back.
+- ``smc:k=K[,sigma=S][,on=z|y|zy][,resample=q|ess|none][,every=N][,stop=q|agree|none][,conf=C]
+  [,gate=none|q|agree][,tau=T]``: particle search (sequential Monte Carlo, :mod:`.particles`): K particles,
+  particle 0 the noise-free reference, particles 1..K-1 noisy (as ``noise``) and resampled every N
+  supervision steps with weights sigmoid(halting signal); ``resample=ess`` (default) only when their
+  effective sample size falls below half their number. ``stop=q`` (default) ends a puzzle's particles
+  once their mean halting probability reaches C (default 0.5); ``agree`` also needs them all to give one
+  answer. ``gate=q`` runs the plain pass first and searches only the puzzles whose halting probability
+  is below T (default 0.5), ``gate=agree`` only those where one noisy probe disagrees with it; the
+  others keep the plain answer. Answers are read at the last step; ``select=q`` (the default; it beat
+  ``wvote`` on our quick-start model, docs/ttc.md) or any other.
 
-Candidates per puzzle = augment k x noise k. Options that are not a strategy's own may follow any part:
+Candidates per puzzle = augment k x noise k (or smc k). Options that are not a strategy's own may follow
+any part:
 
-- ``select=q|vote|verify``: ``q`` takes the candidate with the highest halting logit; ``vote`` the most
-  frequent answer (ties: the higher mean q); ``verify`` prefers answers that pass the task's rule checker
+- ``select=q|vote|wvote|verify``: ``q`` takes the candidate with the highest halting logit; ``vote`` the
+  most frequent answer (ties: the higher mean q); ``wvote`` the answer with the largest summed halting
+  probability (a q-weighted vote); ``verify`` prefers answers that pass the task's rule checker
   (never the label), then ``q``. Default ``q``.
 - ``at=best|last``: which step of a trajectory is its candidate: ``best`` = the step where its halting
   logit is highest (ties: the later step), ``last`` = the final step. Default: ``best`` for ``q`` and
@@ -30,8 +42,9 @@ from dataclasses import dataclass, replace
 
 from trm.data.errors import InputError
 
-SELECTIONS = ("q", "vote", "verify")
-STRATEGY_KEYS = {"steps": ("n", "exit"), "noise": ("k", "sigma", "on"), "augment": ("k",)}
+SELECTIONS = ("q", "vote", "wvote", "verify")
+SMC_KEYS = ("k", "sigma", "on", "resample", "every", "stop", "conf", "gate", "tau")
+STRATEGY_KEYS = {"steps": ("n", "exit"), "noise": ("k", "sigma", "on"), "augment": ("k",), "smc": SMC_KEYS}
 GLOBAL_KEYS = ("select", "at", "seed")
 
 
@@ -57,6 +70,13 @@ class TTCSpec:
     at: str | None = None  # "best" | "last" | None: the selection's default (see answer_step)
     seed: int = 0
     select_given: bool = False  # whether the spec named a selection
+    smc: bool = False  # particle search: noise_k particles, resampled by the halting head
+    resample: str = "ess"  # "q" (every ``every`` steps), "ess" (when ESS < half the particles), "none"
+    every: int = 1  # resample every N supervision steps
+    stop: str = "q"  # "q" | "agree" | "none": when a puzzle's particles stop early
+    conf: float = 0.5  # mean halting probability at which they stop
+    gate: str = "none"  # "none" | "q" | "agree": search only the puzzles the plain pass is unsure of
+    tau: float = 0.5  # the gate's halting-probability threshold
 
     @property
     def candidates(self) -> int:
@@ -67,6 +87,8 @@ class TTCSpec:
         """'best' or 'last': which step of each trajectory selection ``select`` (default: ours) reads."""
         if self.at is not None:
             return self.at
+        if self.smc:  # resampled lineages: a particle's answer is its last one
+            return "last"
         if self.candidates == 1 and not self.select_given:
             return "last"
         return "last" if (select or self.select) == "vote" else "best"
@@ -97,7 +119,7 @@ def _choice(spec: str, pos: int, key: str, text: str, options: tuple[str, ...]) 
 def parse_spec(spec: str) -> TTCSpec:
     """Read a spec (see the module docstring) into a :class:`TTCSpec`."""
     if not spec or not spec.strip():
-        raise TTCSpecError(spec, 0, "the spec is empty (try steps:n=16, noise:k=8 or augment:k=4)")
+        raise TTCSpecError(spec, 0, "the spec is empty (try steps:n=16, noise:k=8, smc:k=8 or augment:k=4)")
     fields: dict[str, object] = {}
     seen: set[str] = set()
     pos = 0
@@ -117,6 +139,18 @@ def parse_spec(spec: str) -> TTCSpec:
             _set(spec, opt_pos, stripped, key, text, fields)
             opt_pos += len(item) + 1
         pos += len(part) + 1
+    if "smc" in seen:
+        if "noise" in seen:
+            raise TTCSpecError(spec, spec.index("smc"), "smc and noise both set the trajectories; use one")
+        if fields.get("gate", "none") != "none" and "augment" in seen:
+            raise TTCSpecError(
+                spec, spec.index("gate"), "a gate compares with the plain pass: not with augment"
+            )
+        if fields.get("gate") == "agree" and fields.get("noise_k", 1) == 1:
+            raise TTCSpecError(
+                spec, spec.index("gate"), "gate=agree needs k >= 2 (the plain pass and a probe)"
+            )
+        fields["smc"] = True
     if "select" in fields:
         fields["select_given"] = True
     return TTCSpec(**fields)  # type: ignore[arg-type]
@@ -138,8 +172,19 @@ def _set(spec: str, pos: int, strategy: str, key: str, text: str, fields: dict[s
         fields["steps"] = _value(spec, pos, key, text, int, 1)
     elif key == "exit":
         fields["early_exit"] = _choice(spec, pos, key, text, ("q", "none")) == "q"
-    elif strategy == "noise" and key == "k":
+    elif strategy in ("noise", "smc") and key == "k":
         fields["noise_k"] = _value(spec, pos, key, text, int, 1)
+    elif key in ("resample", "stop", "gate"):
+        options = {
+            "resample": ("q", "ess", "none"), "stop": ("q", "agree", "none"), "gate": ("none", "q", "agree")
+        }  # fmt: skip
+        fields[key] = _choice(spec, pos, key, text, options[key])
+    elif key == "every":
+        fields["every"] = _value(spec, pos, key, text, int, 1)
+    elif key in ("conf", "tau"):
+        fields[key] = _value(spec, pos, key, text, float, 0)
+        if fields[key] > 1:
+            raise TTCSpecError(spec, pos, f"{key} is a probability, must be <= 1, got {text}")
     elif key == "sigma":
         fields["sigma"] = _value(spec, pos, key, text, float, 0)
     elif key == "on":

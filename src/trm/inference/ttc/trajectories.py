@@ -20,16 +20,22 @@ Design choices:
 - **Early exit** (``early_exit``): the engine's ``exit_on_halt``, the mechanism of ``trm eval
   --early-halt``: a row stops after its first step with a positive halting signal; the batch is compacted
   to the rows still running, so stopped rows cost no more network calls.
+- **Particles** (``particles``, :class:`~trm.inference.ttc.particles.ParticleFilter`): resampling runs
+  in the perturbation hook before the noise, its stopping rule as the engine's ``exit_rule``, and it sees
+  every event; with it the rows of a group must all be in this batch.
 - **Calls**: a row's network calls are its steps taken x ``model.calls_per_step`` (T(n+1) for TRM and
   HRM; 1 for the direct baseline).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import Tensor
 
+from trm.inference.ttc.particles import ParticleFilter
 from trm.models.carry import Carry
 from trm.rollout import StepModel, StepRecord, Trajectories, rollout
 from trm.rollout.torch_step import TorchStepper
@@ -55,11 +61,13 @@ def run_trajectories(
     early_exit: bool = False,
     generator: torch.Generator | None = None,
     record_steps: bool = False,
+    particles: Callable[[TorchStepper], ParticleFilter] | None = None,
 ) -> Trajectories:
     """Run ``steps`` supervision steps on every row of ``batch`` (inputs [R, L], puzzle_identifiers [R]).
 
     Call under ``torch.inference_mode()`` and the autocast of your choice. ``noisy`` [R] bool marks the rows
-    that get noise of scale ``sigma`` on ``noise_on`` ("z", "y" or "zy") before every step.
+    that get noise of scale ``sigma`` on ``noise_on`` ("z", "y" or "zy") before every step. ``particles``
+    builds the particle filter of this batch from its stepper (particle search).
     """
     inputs = batch["inputs"]
     r, device = inputs.shape[0], inputs.device
@@ -82,8 +90,19 @@ def run_trajectories(
 
     stepper = TorchStepper(model, device)
     record = StepRecord(stepper, r, inputs.shape[1], keep_every=record_steps)
+    hook = perturb if use_noise else None
+    pf = particles(stepper) if particles is not None else None
+    if pf is not None:
+
+        def hook(carry: Carry, row_of: np.ndarray) -> Carry:
+            carry = pf.resample(carry, row_of)
+            return perturb(carry, row_of) if use_noise else carry
+
     for event in rollout(
-        stepper, [rows], steps=steps, exit_on_halt=early_exit, perturb=perturb if use_noise else None
-    ):
+        stepper, [rows], steps=steps, exit_on_halt=early_exit, perturb=hook,
+        exit_rule=pf.exit_rule if pf is not None else None,
+    ):  # fmt: skip
         record.update(event)
+        if pf is not None:
+            pf.observe(event)
     return record.result(steps)
