@@ -142,6 +142,23 @@ def test_test_time_compute_passes_through(client, models, spec):
     assert client.post("/api/solve", json={"model": "sudoku", "puzzle": text}).json()["ttc"] is None
 
 
+def test_a_gate_that_kept_the_plain_answer_reports_one_candidate(client):
+    text = sudoku_text(6, seed=5)
+    r = client.post("/api/solve", json={"model": "sudoku", "puzzle": text, "ttc": "smc:k=4,gate=q,tau=0"})
+    assert r.status_code == 200, r.text
+    assert r.json()["ttc"] == {
+        "candidates": 1,
+        "chosen": 0,
+        "calls": r.json()["ttc"]["calls"],
+        "searched": False,
+    }
+    searched = client.post(
+        "/api/solve", json={"model": "sudoku", "puzzle": text, "ttc": "smc:k=4,gate=q,tau=1"}
+    )
+    assert searched.json()["ttc"]["candidates"] == 4 and searched.json()["ttc"]["searched"] is True
+    assert searched.json()["ttc"]["calls"] > r.json()["ttc"]["calls"]
+
+
 def test_one_model_needs_no_name(models):
     with TestClient(create_app({"maze": models["maze"]})) as c:
         r = c.post("/api/solve", json={"puzzle": maze_text(seed=2)})

@@ -167,3 +167,34 @@ def test_cli_eval_diagnoses_a_particle_search_and_solve_runs_it(run_dir, puzzles
                             "--ttc", "smc:k=4,sigma=0.5"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "4 candidates" in r.output and "select=q" in r.output
+
+
+@pytest.mark.parametrize(
+    "spec, searched",
+    [("smc:k=4,sigma=0.5,gate=q,tau=0", False), ("smc:k=4,sigma=0.5,gate=q,tau=1", True)],
+)
+def test_a_gate_counts_only_the_trajectories_that_ran(run_dir, puzzles, spec, searched):
+    solver = Solver.load(run_dir, device="cpu")
+    sol = solver.solve(puzzles[1].puzzle, ttc=spec)
+    ran = 4 if searched else 1  # tau=0: no puzzle is unsure, only the plain pass runs; tau=1: all are
+    assert sol.searched is searched and len(sol.candidates) == ran
+    assert len({c.index for c in sol.candidates}) == ran and sol.candidates[0].index == 0
+    if not searched:
+        assert sol.calls == N_SUP * 2  # the plain pass alone (2 network calls per step)
+    pick = sol.candidates[sol.chosen]
+    assert np.array_equal(sol.answer, pick.answer) and len(sol.trace) >= 1
+    r = CliRunner().invoke(app, ["solve", format_grid(puzzles[1].puzzle), "-c", str(run_dir),
+                                 "--device", "cpu", "--ttc", spec])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert f"{ran} of 4 candidates ran" in text and ("kept the plain answer" in text) is not searched
+    assert f"given by {sum(np.array_equal(c.answer, pick.answer) for c in sol.candidates)} of {ran}" in text
+
+
+def test_an_agreement_gate_counts_the_plain_pass_and_the_probe(run_dir, puzzles):
+    solver = Solver.load(run_dir, device="cpu")
+    sol = solver.solve(puzzles[2].puzzle, ttc="smc:k=6,sigma=0.5,gate=agree")
+    probe_agrees = np.array_equal(sol.candidates[0].answer, sol.candidates[1].answer)
+    assert sol.searched is not probe_agrees
+    assert len(sol.candidates) == (6 if sol.searched else 2)
+    assert [c.index for c in sol.candidates[:2]] == [0, 1]

@@ -56,9 +56,10 @@ class StepOut(BaseModel):
 
 
 class TTCOut(BaseModel):
-    candidates: int
+    candidates: int = Field(description="Trajectories that ran (a gate's skipped search is not counted).")
     chosen: int
     calls: int
+    searched: bool = Field(True, description="False: a gate kept the plain answer; the search did not run.")
 
 
 class SolveResponse(BaseModel):

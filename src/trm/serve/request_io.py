@@ -152,13 +152,15 @@ def solution_json(served: ServedModel, solution: Solution) -> dict[str, Any]:
     """The API's answer: the last grid, its validity, every step, and where halting would stop.
 
     With test-time compute the steps are the chosen candidate's, and ``ttc`` says how many candidates
-    there were, which one was chosen and the network calls spent."""
+    there were (the trajectories that ran: a gate's plain-answer placeholders are not counted), which one
+    was chosen, the network calls spent and whether the search ran (False: a gate kept the plain answer)."""
     extra = {}
     if getattr(solution, "candidates", None):
         extra["ttc"] = {
             "candidates": len(solution.candidates),
             "chosen": int(solution.chosen),
             "calls": int(solution.calls),
+            "searched": bool(getattr(solution, "searched", True)),
         }
     return {
         **extra,

@@ -4,6 +4,11 @@ The result is a :class:`TTCSolution`, a :class:`trm.inference.trace.Solution` wh
 step trace are those of the chosen candidate (its trajectory, mapped back to the puzzle's frame, up to the
 steps it took), plus every candidate, the index chosen and the network calls spent. ``verify`` runs the
 task's rule checker on the candidates (never a label: a puzzle to solve has none).
+
+With a gate (``smc:...,gate=q|agree``) a puzzle the plain pass is sure of is not searched: the engine fills
+the search's candidate slots with the plain answer at no cost (steps 0). Those placeholders are not
+candidates here: ``candidates`` holds the trajectories that ran, and ``searched`` says whether the search
+did.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class TTCSolution(Solution):
     chosen: int = 0  # index into candidates
     calls: int = 0  # network calls spent on the puzzle
     spec: TTCSpec | None = None
+    searched: bool = True  # False: a gate kept the plain answer and the search did not run
 
 
 def solve_with_ttc(
@@ -64,6 +70,9 @@ def solve_with_ttc(
     answers, q = cands.answers(at)
     passes = rule_verdicts(task, tokens, answers, shape)  # [1, K]
     chosen = int(cands.choose(passes={at: passes})[0])
+    ran = cands.steps[0] > 0  # a gate's placeholder slots (steps 0) never ran: they copy the plain pass
+    if not ran[chosen]:  # selections break ties to the lower index, so this is a guard: the same answer
+        chosen = 0
     step_of = cands.best_step if at == "best" else cands.steps
     noise_k = spec.noise_k
     candidates = [
@@ -76,13 +85,14 @@ def solve_with_ttc(
             step=int(step_of[0, c]),
             valid=bool(passes[0, c]),
         )
-        for c in range(spec.candidates)
+        for c in np.flatnonzero(ran)
     ]
     taken = int(cands.steps[0, chosen])
     trace = build_solution(
         task, meta, question, cands.every[:taken, 0, chosen], cands.every_q[:taken, 0, chosen]
     )
-    pick = candidates[chosen]
+    position = [c.index for c in candidates].index(chosen)
+    pick = candidates[position]
     return TTCSolution(
         question=question,
         answer=pick.answer,
@@ -92,14 +102,16 @@ def solve_with_ttc(
         task=trace.task,
         symbols=trace.symbols,
         candidates=candidates,
-        chosen=chosen,
+        chosen=position,
         calls=int(cands.calls[0]),
         spec=spec,
+        searched=bool(cands.searched[0]) if cands.searched is not None else True,
     )
 
 
 def describe(solution: TTCSolution) -> str:
-    """One paragraph for ``trm solve --ttc``: how many candidates, which was chosen, what it cost."""
+    """One paragraph for ``trm solve --ttc``: how many candidates ran, which was chosen, what it cost, and
+    whether a gate kept the plain answer."""
     spec = solution.spec
     k = len(solution.candidates)
     pick = solution.candidates[solution.chosen]
@@ -107,9 +119,18 @@ def describe(solution: TTCSolution) -> str:
     agree = sum(c.answer.tobytes() == pick.answer.tobytes() for c in solution.candidates)
     valid = sum(c.valid for c in solution.candidates)
     select = spec.select if spec is not None else "q"
+    gated = ""
+    if spec is not None and spec.gate != "none":
+        gated = (
+            f"; gate={spec.gate}: searched ({k} of {spec.candidates} candidates ran)"
+            if solution.searched
+            else f"; gate={spec.gate} kept the plain answer: the search did not run ({k} of "
+            f"{spec.candidates} candidates ran)"
+        )
     return (
-        f"test-time compute: {k} candidates ({len(answers)} distinct answers, {valid} valid by the rules); "
+        f"test-time compute: {k} candidate{'s' if k != 1 else ''} ({len(answers)} distinct "
+        f"answer{'s' if len(answers) != 1 else ''}, {valid} valid by the rules); "
         f"select={select} chose candidate {pick.index} (copy {pick.copy}, trajectory {pick.trajectory}, "
         f"step {pick.step}, q_halt {pick.q_halt:+.2f}), given by {agree} of {k}; "
-        f"{solution.calls:,} network calls"
+        f"{solution.calls:,} network calls{gated}"
     )

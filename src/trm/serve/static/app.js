@@ -314,7 +314,7 @@ function showResult(res) {
   $("step").disabled = false;
   $("play").disabled = false;
   const ttc = res.ttc
-    ? ` Test-time compute: candidate ${res.ttc.chosen + 1} of ${res.ttc.candidates} chosen (${res.ttc.calls} network calls); the steps shown are its trajectory.`
+    ? ` Test-time compute: candidate ${res.ttc.chosen + 1} of ${res.ttc.candidates} chosen (${res.ttc.calls} network calls)${res.ttc.searched === false ? "; the gate kept the plain answer, the search did not run" : ""}; the steps shown are its trajectory.`
     : "";
   $("halt").textContent = (res.halt_step
     ? `The halting head would stop at step ${res.halt_step} of ${n}. Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`
