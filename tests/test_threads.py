@@ -193,7 +193,14 @@ def test_tuned_forward_observes_each_call_and_restores_the_count(monkeypatch):
     assert not model._forward_pre_hooks
 
 
-COMMANDS = [["train", "--recipe", "quickstart"], ["eval", "-c", "x"], ["quickstart"]]
+COMMANDS = [
+    ["train", "--recipe", "quickstart"],
+    ["eval", "-c", "x"],
+    ["quickstart"],
+    ["solve", "puzzle", "-c", "x"],
+    ["serve", "-c", "x"],
+    ["mcp", "-c", "x"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -222,3 +229,23 @@ def test_train_cli_threads_option_becomes_train_threads(monkeypatch, tmp_path):
     monkeypatch.setattr(trm.training.loop, "train", fake_train)
     CliRunner().invoke(app, ["train", "--recipe", "quickstart", f"out_dir={tmp_path}", "--threads", "1"])
     assert seen == {"threads": 1}
+
+
+ONE_AT_A_TIME = [["solve", "puzzle", "-c"], ["serve", "-c"], ["mcp", "-c"]]
+
+
+@pytest.mark.parametrize("command", ONE_AT_A_TIME)
+def test_solve_and_serve_set_a_fixed_count_on_torch_before_loading(monkeypatch, tmp_path, command):
+    from typer.testing import CliRunner
+
+    from trm.cli import app
+
+    count = torch.get_num_threads() + 1  # differs from the current count, so torch is always told
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", seen.append)
+    missing = str(tmp_path / "no-such-run")  # the load fails after the count is set
+    res = CliRunner().invoke(app, [*command, missing, "--threads", str(count)])
+    assert res.exit_code != 0 and seen == [count]
+    seen.clear()
+    res = CliRunner().invoke(app, [*command, missing, "--threads", "auto"])  # auto: torch's own count
+    assert res.exit_code != 0 and seen == []

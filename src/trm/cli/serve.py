@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from trm.cli.checkpoint_args import ArchConfigOption, ArchOption, StepOption, load_options
+from trm.cli.threads_arg import SolveThreadsOption
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -38,10 +39,12 @@ def serve(
     arch: ArchOption = None,
     arch_config: ArchConfigOption = None,
     step: StepOption = None,
+    threads: SolveThreadsOption = "auto",
 ) -> None:
     """Serve a page to watch models refine their answers step by step, and a JSON API (/api, /docs)."""
     import uvicorn
 
+    from trm.cli.threads_arg import fixed_threads
     from trm.serve.app import create_app
     from trm.serve.registry import load_models
     from trm.serve.request_io import Limits
@@ -56,6 +59,7 @@ def serve(
     limits = Limits(
         max_body_bytes=max_body_kb * 1024, max_steps=max_steps, max_pending=max_pending, max_batch=max_batch
     )
+    fixed_threads(threads)
     models = load_models(checkpoint, device=device, **load_options(arch, arch_config, step))
     for m in models.values():
         info = m.describe()
@@ -73,14 +77,17 @@ def mcp(
     arch: ArchOption = None,
     arch_config: ArchConfigOption = None,
     step: StepOption = None,
+    threads: SolveThreadsOption = "auto",
 ) -> None:
     """Run a Model Context Protocol server on stdio with the tools solve_puzzle and list_models."""
     import contextlib
     import sys
 
+    from trm.cli.threads_arg import fixed_threads
     from trm.serve.mcp_server import build_server
     from trm.serve.registry import load_models
 
+    fixed_threads(threads)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the protocol: nothing else may print there
         models = load_models(checkpoint, device=device, **load_options(arch, arch_config, step))
     build_server(models).run("stdio")

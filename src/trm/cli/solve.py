@@ -15,6 +15,7 @@ from trm.cli.checkpoint_args import (
     VerifyOption,
     load_options,
 )
+from trm.cli.threads_arg import SolveThreadsOption
 
 
 def solve(
@@ -52,6 +53,7 @@ def solve(
     arch: ArchOption = None,
     arch_config: ArchConfigOption = None,
     step: StepOption = None,
+    threads: SolveThreadsOption = "auto",
 ) -> None:
     """Solve a puzzle: print the answer, whether it is valid, and where the halting head would stop."""
     from rich.console import Console
@@ -66,10 +68,14 @@ def solve(
         spec = parse_spec(ttc)  # a bad spec is a one-line error before the checkpoint loads
     if checkpoint.endswith(".onnx"):  # an exported model: onnxruntime + NumPy, no torch (trm.runtime)
         from trm.runtime import OnnxSolver
+        from trm.threads import parse_threads
 
-        solver = OnnxSolver(checkpoint)
+        solver = OnnxSolver(checkpoint, threads=parse_threads(threads, "--threads") or None)
     else:
+        from trm.cli.threads_arg import fixed_threads
         from trm.inference.solver import Solver
+
+        fixed_threads(threads)
 
         solver = Solver.load(
             checkpoint, device=device, verify=verify, **load_options(arch, arch_config, step)
