@@ -4,7 +4,7 @@ Fast test: gravity on 3x3 boards (blocks fall to the bottom of their column), ML
 4 supervision steps, 200 steps of batch 64. Copying the input is never exactly right there (every example
 has a falling block), and the model's held-out exact accuracy is measured against that; the solver then
 answers a question given as JSON in the task's own symbols. The slow test runs the README's recipe
-(``grid_tiny``) on the README's life data and asserts the accuracy the README ("Your own task") reports.
+(``grid_tiny``) on a rule of ``trm data example`` and asserts far above copying, near what the README reports.
 """
 
 from __future__ import annotations
@@ -83,19 +83,13 @@ def test_tiny_trm_beats_copying_the_input_on_gravity(tmp_path):
 
 
 @pytest.mark.slow
-def test_grid_tiny_recipe_reaches_the_readme_accuracy_on_gravity(tmp_path):
-    """README, "Your own task": gravity (boards 3x3 to 5x5), grid_tiny for 400 steps: 12.5% held-out exact
-    (copying: 0%), 88.5% token accuracy (copying: 74.6%). Margins allow for other CPUs' arithmetic."""
-    src = write_jsonl(tmp_path / "gravity.jsonl", generate("gravity", 2000, seed=0, max_size=5))
-    build = GridOptions(augment=("symbols",), fixed_symbols=("0",))
-    build_grids(tmp_path / "data", src, build)
-    overrides = {
-        "out_dir": str(tmp_path / "run"),
-        "data.path": str(tmp_path / "data"),
-        "train.max_steps": 400,
-    }
+def test_grid_tiny_recipe_learns_a_rule_in_minutes(tmp_path):
+    """README, "Your own task": permute_map on 6x6 boards, grid_tiny as it ships (at most 6 minutes):
+    100% held-out exact measured on an idle 2-core machine; copying the question is 0%."""
+    from trm.cli.data_grids import example
+
+    example("permute_map", out=tmp_path / "data")  # `trm data example permute_map --out DIR`
+    overrides = {"out_dir": str(tmp_path / "run"), "data.path": str(tmp_path / "data")}
     m = trm.train(load_recipe("grid_tiny", overrides=overrides), progress=False).metrics
-    copy_token = _copy_token_accuracy(open_split(tmp_path / "data", "test"))
-    assert m["copy_input_exact"] == 0.0 and copy_token == pytest.approx(0.746, abs=0.001)
-    assert m["exact_accuracy"] >= 0.10
-    assert m["token_accuracy"] >= copy_token + 0.10
+    assert m["copy_input_exact"] == 0.0
+    assert m["exact_accuracy"] >= 0.8

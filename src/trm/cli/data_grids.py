@@ -78,25 +78,73 @@ def grids(
 
 
 def example(
-    name: Annotated[str, typer.Argument(help="Example task: life (Game of Life, one step) or gravity.")],
-    out: Annotated[Path, typer.Argument(help="JSONL file to write.")],
-    num: Annotated[int, typer.Option(min=1, help="Number of examples.")] = 2000,
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Rule (with --out): permutation, symbol_map, permute_map, gravity, flood_fill, life; "
+            "example task (a JSONL file): life or gravity."
+        ),
+    ],
+    file: Annotated[Path | None, typer.Argument(help="JSONL file to write (the example tasks).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Dataset folder to build (train/ and test/) from the rule.")
+    ] = None,
+    num: Annotated[int, typer.Option(min=1, help="Number of examples (JSONL file).")] = 2000,
     size: Annotated[
         int | None,
-        typer.Option(min=1, help="life: the board side (default 8); gravity: the largest side (6)."),
+        typer.Option(
+            min=1, help="Board side (--out: default 6); life: default 8, gravity: the largest side (6)."
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed (same seed: same file).")] = 0,
+    symbols: Annotated[
+        int | None, typer.Option(min=2, help="--out: symbols 0..K-1 (default 4; flood_fill 3, life 2).")
+    ] = None,
+    train_count: Annotated[int, typer.Option(min=1, help="--out: training examples.")] = 1800,
+    test_count: Annotated[int, typer.Option(min=1, help="--out: held-out examples.")] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="Seed (same seed: same rule, same bytes).")] = 0,
+    force: Force = False,
 ) -> None:
-    """Write an example grid task as JSONL, ready for `trm data grids`."""
-    from trm.data.grid.examples import EXAMPLES, SUGGESTED, generate, write_jsonl
+    """Write an example grid task: a dataset of a simple rule (--out DIR), or a JSONL file to build."""
     from trm.errors import InputError
+
+    if (file is None) == (out is None):
+        raise InputError("give either --out DIR (a dataset of a rule) or a JSONL FILE to write, not both")
+    if out is not None:
+        _rule_dataset(name, out, size, symbols, train_count, test_count, seed, force)
+        return
+    from trm.data.grid.examples import EXAMPLES, SUGGESTED, generate, write_jsonl
 
     if name not in EXAMPLES:
         raise InputError(f"unknown example task {name!r}; known: {', '.join(sorted(EXAMPLES))}")
+    assert file is not None
     options = {} if size is None else ({"size": size} if name == "life" else {"max_size": size})
     examples = generate(name, num, seed=seed, **options)
-    write_jsonl(out, examples)
+    write_jsonl(file, examples)
     typer.echo(
-        f"{out}: {len(examples)} {name} examples; "
-        f"build with: trm data grids DATA --file {out} {SUGGESTED[name]}"
+        f"{file}: {len(examples)} {name} examples; "
+        f"build with: trm data grids DATA --file {file} {SUGGESTED[name]}"
     )
+
+
+def _rule_dataset(
+    name: str, out: Path, size: int | None, symbols: int | None, train: int, test: int, seed: int, force: bool
+) -> None:
+    import tempfile
+
+    from trm.data.grid.build import GridOptions, build_grids
+    from trm.data.grid.examples import write_jsonl
+    from trm.data.grid.rules import AUGMENT, examples, make_rule
+
+    rule = make_rule(name, size=6 if size is None else size, symbols=symbols, seed=seed)
+    augment, fixed = AUGMENT[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = write_jsonl(Path(tmp) / f"{name}.jsonl", examples(rule, train, test, seed=seed))
+        options = GridOptions(augment=augment, fixed_symbols=fixed, seed=seed, max_size=max(30, rule.size))
+        result = build_grids(out, src, options, force=force)
+    train_meta = result.metadata["train"]
+    typer.echo(
+        f"{out}: rule {name} on {rule.size}x{rule.size} boards over {rule.symbols} symbols, "
+        f"{train} training examples ({train_meta.num_examples} with augmentation "
+        f"{','.join(augment) or 'none'}), {test} held out"
+    )
+    typer.echo(f"train with: trm train --recipe grid_tiny data.path={out}")
