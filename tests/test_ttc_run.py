@@ -8,13 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from trm.config import ModelConfig, RunConfig
+from trm.config import RunConfig
 from trm.data.format import DatasetMetadata
-from trm.data.sudoku import generate, to_tokens
 from trm.inference.solver import Solver
 from trm.inference.ttc import TTCRunner, parse_spec
-from trm.models import build_model
 from trm.models.carry import Carry, StepOutput
+from ttc_helpers import sudoku_tokens, tiny_model
 
 N_SUP = 3
 META = DatasetMetadata(task="sudoku", vocab_size=8, seq_len=36, grid_shape=(6, 6), num_puzzle_identifiers=1)
@@ -22,21 +21,12 @@ META = DatasetMetadata(task="sudoku", vocab_size=8, seq_len=36, grid_shape=(6, 6
 
 @pytest.fixture(scope="module")
 def model():
-    cfg = ModelConfig(
-        hidden_size=16, num_heads=2, mixer="mlp_t", H_cycles=2, L_cycles=1, halt_max_steps=N_SUP,
-        puzzle_emb_len=2, width_multiple=16, vocab_size=8, seq_len=36, num_puzzle_identifiers=1,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    m = build_model(cfg).eval()
-    with torch.no_grad():  # a q head that varies with the state, so the halting signal means something
-        m.q_head.weight.normal_(0, 1.0)
-        m.q_head.bias.zero_()
-    return m
+    return tiny_model(N_SUP)
 
 
 @pytest.fixture(scope="module")
 def tokens():
-    return np.stack([to_tokens(g.puzzle).reshape(-1) for g in generate(6, count=4, seed=5)])
+    return sudoku_tokens()
 
 
 def engine(model, spec: str, **kw) -> TTCRunner:
