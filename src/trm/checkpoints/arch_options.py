@@ -57,16 +57,7 @@ def parse_arch(text: str) -> dict[str, Any]:
 def read_arch_file(path: str | Path) -> dict[str, Any]:
     """A YAML file: a run's ``all_config.yaml`` (its ``arch:`` section is used) or a flat mapping."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError("does not exist", file=str(path)) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise CheckpointError(
-            f"invalid YAML: {getattr(e, 'problem', e)}", file=str(path), line=line, column=col
-        ) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise CheckpointError(
             "expected a mapping of architecture keys (or an 'arch:' section)", file=str(path)
@@ -93,3 +84,18 @@ def arch_options(
 def flag_hint(missing: list[str]) -> str:
     """``--arch H_cycles=<T>,L_cycles=<n>,...`` for the missing keys."""
     return "--arch " + ",".join(f"{k}=<{PLACEHOLDERS.get(k, '...')}>" for k in missing)
+
+
+def read_yaml(path: Path) -> Any:
+    """``path`` parsed as YAML; a missing file or a syntax error is a CheckpointError naming the file (and
+    the line and column of the error)."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError("does not exist", file=str(path)) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise CheckpointError(
+            f"invalid YAML: {getattr(e, 'problem', e)}", file=str(path), line=line, column=col
+        ) from None

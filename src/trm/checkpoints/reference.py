@@ -40,7 +40,7 @@ import yaml
 from torch import Tensor, nn
 
 from trm.checkpoints import layouts
-from trm.checkpoints.arch_options import DATA_KEYS, flag_hint
+from trm.checkpoints.arch_options import DATA_KEYS, flag_hint, read_yaml
 from trm.checkpoints.errors import CheckpointError
 from trm.checkpoints.reference_config import BLOCK, infer_task, model_fields, shown_by_weights, train_fields
 from trm.checkpoints.weights import describe_source, load_state
@@ -155,14 +155,7 @@ def rename(state: Mapping[str, Tensor], arch: str, where: str = "checkpoint") ->
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise CheckpointError(
-            f"invalid YAML: {getattr(e, 'problem', e)}", file=str(path), line=line, column=col
-        ) from None
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict) or not isinstance(raw.get("arch", {}), dict):
         raise CheckpointError("expected a mapping with an 'arch:' section", file=str(path))
     return raw
