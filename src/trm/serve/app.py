@@ -65,8 +65,8 @@ class ParticleOut(BaseModel):
     dropped: bool = Field(description="It leaves no descendant at the next step shown (resampled away).")
     running: bool = Field(description="It ran this step (false: it had stopped and keeps its last answer).")
     agrees: bool = Field(description="Its answer equals the final answer.")
-    cells: list[list[int]] | None = Field(description="[row, column, value] where it differs from the answer.")
-    grid: list[list[int]] | None = Field(description="Its whole grid, only when its shape is not the answer's.")
+    cells: list[list[int]] | None = Field(description="[row, column, value] where it differs from the answer")
+    grid: list[list[int]] | None = Field(description="Its whole grid, only when not of the answer's shape.")
 
 
 class ParticleStepOut(BaseModel):

@@ -69,7 +69,7 @@ class ParticleTrace:
         return np.arange(self.steps)[:, None] < self.taken[None, :]
 
     def agrees(self, answer: np.ndarray | None = None) -> np.ndarray:
-        """[N, K] bool: the particle's answer equals ``answer`` [L] tokens (default: the chosen one's last)."""
+        """[N, K] bool: the particle's answer equals ``answer`` [L] tokens (default: the chosen's last)."""
         if answer is None:
             answer = self.tokens[-1, self.chosen]
         return (self.tokens == np.asarray(answer)[None, None, :]).all(axis=-1)
