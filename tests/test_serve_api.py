@@ -159,7 +159,8 @@ def test_a_gate_that_kept_the_plain_answer_reports_one_candidate(client):
 
 def test_a_particle_search_sends_its_particles_capped(models):
     """``ttc.particles``: at most the capped particles (the chosen one among them) and steps (first and last
-    kept); each particle's cells rebuild exactly its grid of the same search run directly; none without smc."""
+    kept); each particle's cells rebuild exactly its grid of the same search run directly;
+    none without smc."""
     text, spec = sudoku_text(6, seed=5), "steps:n=7+smc:k=6,sigma=1,stop=none"
     limits = Limits(max_particles_shown=3, max_particle_steps_shown=3)
     with TestClient(create_app({"sudoku": models["sudoku"]}, limits)) as c:
