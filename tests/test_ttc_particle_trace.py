@@ -134,6 +134,6 @@ def test_solve_trace_prints_the_particles_per_step(tmp_path):
     assert [int(a) for _, a, *_ in lines] == trace.agrees().sum(axis=1).tolist()
     assert int(lines[-1][1]) >= 1  # the chosen particle gives the final answer
     assert all(len(ps.split()) == 4 and ps.count("*") == 1 for *_, ps in lines)
-    assert summary_lines(trace)[1:] == [line for line in r.output.splitlines() if line.startswith("  step ")]
+    assert summary_lines(trace)[2:] == [line for line in r.output.splitlines() if line.startswith("  step ")]
     plain = CliRunner().invoke(app, ["solve", puzzle, "-c", str(run), "--device", "cpu", "--ttc", spec])
     assert plain.exit_code == 0 and "particles:" not in plain.output

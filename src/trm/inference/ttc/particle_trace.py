@@ -135,9 +135,9 @@ def summary_lines(trace: ParticleTrace, *, show: int = 8) -> list[str]:
     agree, running, p = trace.agrees(), trace.running(), trace.p_halt()
     dropped = trace.dropped(np.arange(trace.steps))
     lines = [
-        f"particles: {k} (chosen: {trace.chosen}; {int((trace.group < 0).sum())} reference, never "
-        "resampled); per step: particles giving the final answer, running, resampled away before the next "
-        "step, p_halt"
+        f"particles: {k} (chosen: {trace.chosen}; {int((trace.group < 0).sum())} reference, never resampled)",
+        "per step: particles giving the final answer, still running, resampled away before the next step; "
+        "p_halt",
     ]
     for n in range(trace.steps):
         if k <= show:
