@@ -193,6 +193,8 @@ def test_a_particle_search_sends_its_particles_capped(models):
             assert (p["weight"] is None) == (p["id"] == 0)
             assert (p["from"] is None) == (s["index"] == 1) and p["running"]
     assert pt["steps"][-1]["particles"][pt["shown"].index(pt["chosen"])]["agrees"]
+    with pytest.raises(ValueError, match="max_particle_steps_shown must be at least 2"):
+        Limits(max_particle_steps_shown=1)  # the first and the last step are always sent
 
 
 def test_one_model_needs_no_name(models):

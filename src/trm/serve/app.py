@@ -78,7 +78,7 @@ class ParticlesOut(BaseModel):
     count: int = Field(description="Particles that ran.")
     chosen: int = Field(description="The particle whose answer was chosen.")
     shown: list[int] = Field(description="The particles sent (capped; the chosen one always among them).")
-    reference: list[bool] = Field(description="Per particle shown: a reference, never noisy or resampled.")
+    reference: list[bool] = Field(description="Per particle shown: a reference, never resampled.")
     steps_total: int = Field(description="Supervision steps of the search (the steps sent are capped).")
     steps: list[ParticleStepOut]
 

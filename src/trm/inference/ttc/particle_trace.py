@@ -9,7 +9,8 @@ puzzle, for the particles that ran (a gate's placeholders are left out, as in ``
     tokens [N, K, L]   each particle's answer after each step (a particle that stopped keeps its last)
     q      [N, K]      its halting signal there; p_halt = sigmoid(q)
     parent [N, K]      the particle whose state particle k carried into step n + 1 (itself unless resampled)
-    group  [K]         its resampling group, -1 for a reference particle (never noisy, never resampled)
+    group  [K]         its resampling group, -1 for a reference particle (never resampled: the plain
+                       pass, and gate=agree's noisy probe)
 
 Design choices:
 

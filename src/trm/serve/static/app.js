@@ -275,7 +275,14 @@ function drawChart() {
 // One row per particle, one small grid per step shown: each cell agrees with the final answer or not.
 // Drawn from the response alone (cells that differ, halting probabilities, lineage): no task knowledge.
 function miniGrid(particle, rows, cols) {
-  const px = Math.max(2, Math.min(8, Math.floor(48 / Math.max(rows, cols, 1))));
+  if (particle.grid) [rows, cols] = [particle.grid.length, particle.grid.length ? particle.grid[0].length : 0];
+  if (!rows || !cols) {
+    const none = document.createElement("span");
+    none.className = "no-grid";
+    none.textContent = "no grid";
+    return none;
+  }
+  const px = Math.max(1, Math.min(8, Math.floor(48 / Math.max(rows, cols, 1))));
   const canvas = document.createElement("canvas");
   canvas.width = cols * px;
   canvas.height = rows * px;
@@ -317,7 +324,7 @@ function drawParticles() {
       ? ` (showing ${pt.shown.length} particles and ${shownSteps.length} steps)`
       : "") +
     `; particle ${pt.chosen} was chosen` +
-    (pt.reference.some(Boolean) ? "; ref: a reference particle, never noisy or resampled" : "") + ".";
+    (pt.reference.some(Boolean) ? "; ref: a reference particle, never resampled (#0: the plain pass)" : "") + ".";
   el.style.setProperty("--steps", shownSteps.length);
   const head = document.createElement("div");
   head.className = "particle-row head";
