@@ -20,11 +20,12 @@ Design choices:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from trm.inference.ttc.particle_trace import ParticleTrace
+if TYPE_CHECKING:
+    from trm.inference.ttc.particle_trace import ParticleTrace
 
 
 def shown_steps(total: int, cap: int) -> np.ndarray:
