@@ -146,17 +146,55 @@ def test_a_gate_that_kept_the_plain_answer_reports_one_candidate(client):
     text = sudoku_text(6, seed=5)
     r = client.post("/api/solve", json={"model": "sudoku", "puzzle": text, "ttc": "smc:k=4,gate=q,tau=0"})
     assert r.status_code == 200, r.text
-    assert r.json()["ttc"] == {
-        "candidates": 1,
-        "chosen": 0,
-        "calls": r.json()["ttc"]["calls"],
-        "searched": False,
-    }
+    ttc = r.json()["ttc"]
+    particles = ttc.pop("particles")
+    assert ttc == {"candidates": 1, "chosen": 0, "calls": ttc["calls"], "searched": False}
+    assert (particles["count"], particles["shown"], particles["reference"]) == (1, [0], [True])
     searched = client.post(
         "/api/solve", json={"model": "sudoku", "puzzle": text, "ttc": "smc:k=4,gate=q,tau=1"}
     )
     assert searched.json()["ttc"]["candidates"] == 4 and searched.json()["ttc"]["searched"] is True
     assert searched.json()["ttc"]["calls"] > r.json()["ttc"]["calls"]
+
+
+def test_a_particle_search_sends_its_particles_capped(models):
+    """``ttc.particles``: at most the capped particles (the chosen one among them) and steps (first and last
+    kept); each particle's cells rebuild exactly its grid of the same search run directly;
+    none without smc."""
+    text, spec = sudoku_text(6, seed=5), "steps:n=7+smc:k=6,sigma=1,stop=none"
+    limits = Limits(max_particles_shown=3, max_particle_steps_shown=3)
+    with TestClient(create_app({"sudoku": models["sudoku"]}, limits)) as c:
+        body = c.post("/api/solve", json={"puzzle": text, "ttc": spec}).json()
+        assert c.post("/api/solve", json={"puzzle": text}).json()["ttc"] is None
+        assert (
+            c.post("/api/solve", json={"puzzle": text, "ttc": "noise:k=2"}).json()["ttc"]["particles"] is None
+        )
+    pt = body["ttc"]["particles"]
+    assert (pt["count"], pt["steps_total"], pt["chosen"]) == (6, 7, body["ttc"]["chosen"])
+    assert (
+        len(pt["shown"]) == 3
+        and pt["chosen"] in pt["shown"]
+        and pt["reference"] == [i == 0 for i in pt["shown"]]
+    )
+    assert [s["index"] for s in pt["steps"]] == [1, 4, 7]
+    solver = models["sudoku"].solver
+    trace = solver.solve(text, ttc=spec).particles  # the same seeded search
+    answer = np.asarray(body["answer"])
+    for s in pt["steps"]:
+        assert [p["id"] for p in s["particles"]] == pt["shown"]
+        for p in s["particles"]:
+            grid = answer.copy()
+            for r, c, v in p["cells"]:
+                assert grid[r, c] != v
+                grid[r, c] = v
+            expected = solver.task.decode(trace.tokens[s["index"] - 1, p["id"]], (6, 6))
+            assert np.array_equal(grid, expected) and p["grid"] is None
+            assert p["agrees"] == (not p["cells"]) and 0 <= p["p_halt"] <= 1
+            assert (p["weight"] is None) == (p["id"] == 0)
+            assert (p["from"] is None) == (s["index"] == 1) and p["running"]
+    assert pt["steps"][-1]["particles"][pt["shown"].index(pt["chosen"])]["agrees"]
+    with pytest.raises(ValueError, match="max_particle_steps_shown must be at least 2"):
+        Limits(max_particle_steps_shown=1)  # the first and the last step are always sent
 
 
 def test_one_model_needs_no_name(models):

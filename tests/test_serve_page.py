@@ -193,3 +193,45 @@ def test_load_an_example_and_solve(served, browser, tmp_path, name):
         assert "no grid" in text_of(browser, "answer")
     browser.save_screenshot(str(tmp_path / f"serve_{name}.png"))
     assert (tmp_path / f"serve_{name}.png").stat().st_size > 1000
+
+
+def test_a_particle_search_draws_its_particles(served, browser, tmp_path):
+    """A preset smc spec from the page: one row per particle, one small grid per step, the chosen particle
+    marked, each grid's differing cells as the API sends them; a plain solve hides the strip again."""
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, _ = served
+    browser.get(url)
+    wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    Select(browser.find_element(By.ID, "model")).select_by_value("sudoku")
+    browser.find_element(By.ID, "example").click()
+    wait_for(browser, lambda d: "example:" in text_of(d, "source"))
+    spec = "smc:k=4,sigma=1"
+    Select(browser.find_element(By.ID, "ttc-preset")).select_by_value(spec)
+    assert browser.find_element(By.ID, "ttc").get_attribute("value") == spec
+    assert not browser.find_element(By.ID, "particles-panel").is_displayed()
+    browser.find_element(By.ID, "solve").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "particles-panel").is_displayed())
+
+    body = {"model": "sudoku", "puzzle": grid_values(browser, "editor").tolist(), "ttc": spec}
+    expected = httpx.post(url + "/api/solve", json=body, timeout=60).json()["ttc"]["particles"]
+    rows = browser.find_elements(By.CSS_SELECTOR, "#particles .particle-row[data-particle]")
+    assert [int(r.get_attribute("data-particle")) for r in rows] == expected["shown"] == [0, 1, 2, 3]
+    chosen = browser.find_elements(By.CSS_SELECTOR, "#particles .particle-row.chosen")
+    assert [int(r.get_attribute("data-particle")) for r in chosen] == [expected["chosen"]]
+    drawn = browser.execute_script(
+        "return [...document.querySelectorAll('#particles .mini')]"
+        ".map(m => [+m.dataset.particle, +m.dataset.step, +m.dataset.diff]);"
+    )
+    sent = sorted([p["id"], s["index"], len(p["cells"])] for s in expected["steps"] for p in s["particles"])
+    assert sorted(drawn) == sent and len(drawn) == 4 * N_SUP
+    assert "4 particles over 3 steps" in text_of(browser, "particles-info")
+    browser.execute_script("document.getElementById('particles-panel').scrollIntoView();")
+    browser.save_screenshot(str(tmp_path / "serve_particles.png"))
+
+    Select(browser.find_element(By.ID, "ttc-preset")).select_by_value("")
+    browser.find_element(By.ID, "solve").click()
+    wait_for(browser, lambda d: not d.find_element(By.ID, "particles-panel").is_displayed())
+    assert browser.find_elements(By.CSS_SELECTOR, "#particles .mini") == []

@@ -27,7 +27,12 @@ def solve(
         int | None, typer.Option("--steps", min=1, help="Supervision steps (default: the model's N_sup).")
     ] = None,
     trace: Annotated[
-        bool, typer.Option("--trace", help="Print every step's grid with the changed cells marked.")
+        bool,
+        typer.Option(
+            "--trace",
+            help="Print every step's grid with the changed cells marked (with --ttc smc:...: and a line per "
+            "step on the particles: how many give the final answer, run, were resampled away; their p_halt).",
+        ),
     ] = False,
     png: Annotated[
         Path | None,
@@ -83,6 +88,12 @@ def solve(
     solution = solver.solve(puzzle, steps=steps, puzzle_identifier=puzzle_id, ttc=spec)  # bad puzzle: exit 2
     if trace:
         console.print(trace_text(solution))
+        particles = getattr(solution, "particles", None)  # a particle search (smc) keeps its particles
+        if particles is not None:
+            from trm.inference.ttc.particle_trace import summary_lines
+
+            for line in summary_lines(particles):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
     console.print("[bold]question[/bold]")
     symbols = solution.symbols  # a user grid task's own symbols (None: the task draws its values)
     console.print(grid_text(solution.question, task=solution.task, symbols=symbols))

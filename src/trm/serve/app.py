@@ -55,11 +55,40 @@ class StepOut(BaseModel):
     valid: bool
 
 
+class ParticleOut(BaseModel):
+    id: int = Field(description="The particle's index (0 to count - 1).")
+    p_halt: float | None = Field(description="sigmoid of its halting signal after this step.")
+    weight: float | None = Field(description="Its resampling weight; null for a reference particle.")
+    from_: int | None = Field(
+        alias="from", description="The particle it descends from at the previous step shown (null: first)."
+    )
+    dropped: bool = Field(description="It leaves no descendant at the next step shown (resampled away).")
+    running: bool = Field(description="It ran this step (false: it had stopped and keeps its last answer).")
+    agrees: bool = Field(description="Its answer equals the final answer.")
+    cells: list[list[int]] | None = Field(description="[row, column, value] where it differs from the answer")
+    grid: list[list[int]] | None = Field(description="Its whole grid, only when not of the answer's shape.")
+
+
+class ParticleStepOut(BaseModel):
+    index: int = Field(description="The supervision step (1-based).")
+    particles: list[ParticleOut]
+
+
+class ParticlesOut(BaseModel):
+    count: int = Field(description="Particles that ran.")
+    chosen: int = Field(description="The particle whose answer was chosen.")
+    shown: list[int] = Field(description="The particles sent (capped; the chosen one always among them).")
+    reference: list[bool] = Field(description="Per particle shown: a reference, never resampled.")
+    steps_total: int = Field(description="Supervision steps of the search (the steps sent are capped).")
+    steps: list[ParticleStepOut]
+
+
 class TTCOut(BaseModel):
     candidates: int = Field(description="Trajectories that ran (a gate's skipped search is not counted).")
     chosen: int
     calls: int
     searched: bool = Field(True, description="False: a gate kept the plain answer; the search did not run.")
+    particles: ParticlesOut | None = Field(None, description="A particle search's particles, step by step.")
 
 
 class SolveResponse(BaseModel):
@@ -193,7 +222,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
         """An example puzzle (text) of the kind and size the model solves."""
         return example_puzzle(pick_model(models, model), index)
 
-    @app.post("/api/solve", response_model=SolveResponse)
+    @app.post("/api/solve", response_model=SolveResponse, response_model_by_alias=True)
     async def solve(req: SolveRequest) -> dict[str, Any]:
         """Solve one puzzle; the answer, its validity, every supervision step and where halting stops."""
         served = pick_model(models, req.model)
@@ -202,6 +231,6 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
             check_ttc(req.ttc, limits)
         question = read_question(served, req.puzzle, limits)
         solution = await queue.solve(served, question, steps=req.steps, ttc=req.ttc)
-        return solution_json(served, solution)
+        return solution_json(served, solution, limits)
 
     return app

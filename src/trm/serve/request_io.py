@@ -11,6 +11,8 @@ Design choices:
   413 for a body over the limit, 422 for a puzzle that is malformed or does not fit the model, 429 when
   too many solves are waiting. Nothing a client sends should reach the model unchecked.
 - ``q_halt`` values that are not finite go out as ``null`` (JSON has no NaN).
+- A particle search's particles go out capped (``max_particles_shown`` x ``max_particle_steps_shown``),
+  as cells that differ from the answer (:mod:`trm.serve.particles_json`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 from trm.data.errors import InputError
 from trm.inference.solver import Solution
+from trm.serve.particles_json import particles_json
 from trm.serve.registry import ServedModel, ServeError
 
 _INT_RANGE = 2**31  # grid values beyond this are refused before numpy sees them
@@ -39,6 +42,8 @@ class Limits:
     max_batch: int = 32  # requests solved together in one batch
     max_ttc_candidates: int = 64  # test-time compute: trajectories x copies per request (422 beyond)
     batch_window_s: float = 0.01  # how long the first request of a batch waits for others to join
+    max_particles_shown: int = 8  # particle search: particles sent back per response
+    max_particle_steps_shown: int = 16  # ... and steps (evenly spaced, first and last kept); >= 2
 
     def __post_init__(self) -> None:
         for name in (
@@ -48,9 +53,14 @@ class Limits:
             "max_pending",
             "max_batch",
             "max_ttc_candidates",
+            "max_particles_shown",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"limit {name} must be at least 1, got {getattr(self, name)}")
+        if self.max_particle_steps_shown < 2:
+            raise ValueError(
+                f"limit max_particle_steps_shown must be at least 2, got {self.max_particle_steps_shown}"
+            )
         if not 0 <= self.batch_window_s <= 1:
             raise ValueError(f"batch_window_s must be in [0, 1] seconds, got {self.batch_window_s}")
 
@@ -148,12 +158,13 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def solution_json(served: ServedModel, solution: Solution) -> dict[str, Any]:
+def solution_json(served: ServedModel, solution: Solution, limits: Limits | None = None) -> dict[str, Any]:
     """The API's answer: the last grid, its validity, every step, and where halting would stop.
 
     With test-time compute the steps are the chosen candidate's, and ``ttc`` says how many candidates
     there were (the trajectories that ran: a gate's plain-answer placeholders are not counted), which one
-    was chosen, the network calls spent and whether the search ran (False: a gate kept the plain answer)."""
+    was chosen, the network calls spent and whether the search ran (False: a gate kept the plain answer);
+    a particle search adds ``particles`` (capped by ``limits``, see :mod:`trm.serve.particles_json`)."""
     extra = {}
     if getattr(solution, "candidates", None):
         extra["ttc"] = {
@@ -162,6 +173,17 @@ def solution_json(served: ServedModel, solution: Solution) -> dict[str, Any]:
             "calls": int(solution.calls),
             "searched": bool(getattr(solution, "searched", True)),
         }
+        trace = getattr(solution, "particles", None)
+        if trace is not None:
+            limits = limits or Limits()
+            task, shape = served.solver.task, tuple(served.solver.metadata.grid_shape)
+            extra["ttc"]["particles"] = particles_json(
+                trace,
+                lambda tokens: task.decode(tokens, shape),
+                solution.answer,
+                max_particles=limits.max_particles_shown,
+                max_steps=limits.max_particle_steps_shown,
+            )
     return {
         **extra,
         "model": served.name,

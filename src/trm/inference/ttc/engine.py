@@ -45,6 +45,9 @@ class Candidates:
     every: np.ndarray | None = None  # [N, P, K, L] every step (record_steps)
     every_q: np.ndarray | None = None  # [N, P, K]
     searched: np.ndarray | None = None  # [P] bool: the search ran (gate=q keeps the plain answer elsewhere)
+    # smc with record_steps: [N, P, K] the candidate whose state candidate k continued into step n + 1
+    # (itself unless resampled before that step); ``every[n]`` is the answer after step n + 1
+    parent: np.ndarray | None = None
 
     def answers(self, at: str) -> tuple[np.ndarray, np.ndarray]:
         """(answers [P, K, L], q [P, K]) at ``at`` = "best" or "last"."""
@@ -123,10 +126,12 @@ class TTCRunner:
         record_steps: bool = False,
     ) -> dict[str, np.ndarray]:  # fmt: skip
         """Run candidate rows [R, L] in chunks of whole groups of ``group`` rows; per-row results [R, ...]
-        (``every``, ``every_q``: [N, R, ...]). ``smc``: the particle filter on each group."""
+        (``every``, ``every_q``, ``parent``: [N, R, ...]). ``smc``: the particle filter on each group;
+        with ``record_steps`` its ancestry too (``parent``: [N, R] row indices into ``rows``)."""
         spec = self.spec
         size = max(group, self.max_rows // group * group)  # a group's particles share one batch
         parts: list[Trajectories] = []
+        filters: list[tuple[int, ParticleFilter]] = []  # (first row, its filter) per chunk
         with torch.inference_mode(), autocast(self.device, self.dtype):
             for lo in range(0, len(rows), size):
                 hi = min(lo + size, len(rows))
@@ -137,11 +142,13 @@ class TTCRunner:
                 particles = None
                 if smc:
 
-                    def particles(stepper, n=hi - lo):
-                        return ParticleFilter(
+                    def particles(stepper, n=hi - lo, lo=lo):
+                        pf = ParticleFilter(
                             stepper, n, group, first=first, resample=spec.resample, every=spec.every,
                             stop=spec.stop, conf=spec.conf, rng=self._smc_rng,
                         )  # fmt: skip
+                        filters.append((lo, pf))
+                        return pf
 
                 parts.append(
                     run_trajectories(
@@ -161,6 +168,12 @@ class TTCRunner:
         if record_steps:
             out["every"] = np.concatenate([t.every for t in parts], axis=1)
             out["every_q"] = np.concatenate([t.every_q for t in parts], axis=1)
+            if smc:
+                parent = np.tile(np.arange(len(rows)), (self.steps, 1))  # [N, R]
+                for lo, pf in filters:
+                    for n, rows_parent in pf.ancestry.items():
+                        parent[n, lo : lo + len(rows_parent)] = lo + rows_parent
+                out["parent"] = parent
         return out
 
     def run(self, tokens: np.ndarray, puzzle_ids: np.ndarray, *, record_steps: bool = False) -> Candidates:
@@ -181,6 +194,8 @@ class TTCRunner:
         if record_steps:
             per_puzzle["every"] = self._to_frame(t["every"], inverse, p)
             per_puzzle["every_q"] = t["every_q"].reshape(-1, p, k)
+            if "parent" in t:  # rows are puzzle-major: a row's index within its puzzle is its candidate
+                per_puzzle["parent"] = t["parent"].reshape(-1, p, k) % k
         return self._candidates(per_puzzle, np.ones(p, dtype=bool))
 
     def _run_gated(self, tokens: np.ndarray, ids: np.ndarray, record_steps: bool) -> Candidates:
@@ -199,6 +214,8 @@ class TTCRunner:
             axis = 2 if n.startswith("every") else 1  # [N, P, ...] or [P, ...]
             full[n] = np.repeat(np.expand_dims(x, axis), k, axis=axis)
         full["steps"][:, 1:] = 0
+        if record_steps:  # the plain pass and the probe are never resampled: each continues itself
+            full["parent"] = np.broadcast_to(np.arange(k), (self.steps, p, k)).copy()
 
         def put(t: dict[str, np.ndarray], where: np.ndarray, lo: int) -> None:
             c = len(t["steps"]) // len(where)  # candidates per puzzle in t
@@ -226,6 +243,8 @@ class TTCRunner:
                 record_steps=record_steps,
             )  # fmt: skip
             put(t, u, first)
+            if record_steps:  # the search's rows come in groups of m per puzzle, after the first candidates
+                full["parent"][:, u, first:] = first + (t["parent"] % m).reshape(-1, len(u), m)
         return self._candidates(full, unsure)
 
     def _candidates(self, c: dict[str, np.ndarray], searched: np.ndarray) -> Candidates:
@@ -241,6 +260,7 @@ class TTCRunner:
             every=c.get("every"),
             every_q=c.get("every_q"),
             searched=searched,
+            parent=c.get("parent"),
         )
 
 

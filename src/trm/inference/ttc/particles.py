@@ -24,6 +24,8 @@ Design choices:
   the lowest-variance of the usual schemes; seeded by the spec's seed through a NumPy generator.
 - Resampling copies the carried state (y, z, step count) between slots of one group with
   ``Stepper.select``; the slots of a group hold the same puzzle, so the table rows need no change.
+- **Ancestry is kept** (``ancestry``): for each step before which a resampling ran, every row's ancestor
+  row, so a trace can show which particles were resampled away (``trm serve``'s particle strip).
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class ParticleFilter:
         self.signal = np.zeros(rows, dtype=np.float64)  # the last halting signal of each row
         self.taken = np.zeros(rows, dtype=np.int64)
         self.resamples = 0  # groups resampled, over the whole run
+        # steps taken before a resampling -> [rows] the row whose state each row continued (itself if none)
+        self.ancestry: dict[int, np.ndarray] = {}
 
     def observe(self, event: StepEvent) -> None:
         active = event.active
@@ -117,6 +121,9 @@ class ParticleFilter:
         src = np.arange(len(row_of))
         src[slots[due]] = np.take_along_axis(slots[due], ancestors, axis=1)
         self.resamples += int(due.sum())
+        parent = np.arange(len(self.signal))
+        parent[members[due]] = np.take_along_axis(members[due], ancestors, axis=1)
+        self.ancestry[int(done.max())] = parent
         return self.stepper.select(state, src)
 
     def exit_rule(self, row_of: np.ndarray, signal: np.ndarray, pred: Any) -> np.ndarray:

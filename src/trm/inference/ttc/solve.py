@@ -9,6 +9,9 @@ With a gate (``smc:...,gate=q|agree``) a puzzle the plain pass is sure of is not
 the search's candidate slots with the plain answer at no cost (steps 0). Those placeholders are not
 candidates here: ``candidates`` holds the trajectories that ran, and ``searched`` says whether the search
 did.
+
+A particle search (``smc:...``) also keeps its particles step by step (``particles``, a
+:class:`~trm.inference.ttc.particle_trace.ParticleTrace` over the same candidates, the chosen one marked).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from trm.inference.trace import Puzzle, Solution, build_solution
 from trm.inference.ttc.engine import TTCRunner, rule_verdicts
+from trm.inference.ttc.particle_trace import ParticleTrace, trace_from_candidates
 from trm.inference.ttc.spec import TTCSpec, parse_spec
 
 
@@ -42,6 +46,7 @@ class TTCSolution(Solution):
     calls: int = 0  # network calls spent on the puzzle
     spec: TTCSpec | None = None
     searched: bool = True  # False: a gate kept the plain answer and the search did not run
+    particles: ParticleTrace | None = None  # smc: every particle after every step (None otherwise)
 
 
 def solve_with_ttc(
@@ -106,6 +111,7 @@ def solve_with_ttc(
         calls=int(cands.calls[0]),
         spec=spec,
         searched=bool(cands.searched[0]) if cands.searched is not None else True,
+        particles=trace_from_candidates(cands, 0, ran, chosen) if spec.smc else None,
     )
 
 

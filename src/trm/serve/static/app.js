@@ -271,6 +271,123 @@ function drawChart() {
   });
 }
 
+// -- particles (a particle search's ttc.particles) -------------------------------------------------
+// One row per particle, one small grid per step shown: each cell agrees with the final answer or not.
+// Drawn from the response alone (cells that differ, halting probabilities, lineage): no task knowledge.
+function miniGrid(particle, rows, cols) {
+  if (particle.grid) [rows, cols] = [particle.grid.length, particle.grid.length ? particle.grid[0].length : 0];
+  if (!rows || !cols) {
+    const none = document.createElement("span");
+    none.className = "no-grid";
+    none.textContent = "no grid";
+    return none;
+  }
+  const px = Math.max(1, Math.min(8, Math.floor(48 / Math.max(rows, cols, 1))));
+  const canvas = document.createElement("canvas");
+  canvas.width = cols * px;
+  canvas.height = rows * px;
+  const ctx = canvas.getContext("2d");
+  const style = getComputedStyle(document.documentElement);
+  ctx.fillStyle = style.getPropertyValue("--agree").trim() || "#dfe3e8";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = style.getPropertyValue("--differ").trim() || "#e4572e";
+  if (particle.grid) ctx.fillRect(0, 0, canvas.width, canvas.height); // another shape: nothing agrees
+  for (const [r, c] of particle.cells || []) ctx.fillRect(c * px, r * px, px, px);
+  return canvas;
+}
+
+function particleTitle(p, step) {
+  const parts = [`particle ${p.id}, step ${step}`];
+  if (p.p_halt !== null) parts.push(`halting probability ${p.p_halt.toFixed(3)}`);
+  if (p.weight !== null) parts.push(`resampling weight ${p.weight.toFixed(3)}`);
+  parts.push(p.grid ? "a grid of another shape" : p.agrees ? "gives the final answer" : `${p.cells.length} cells differ`);
+  if (p.from !== null && p.from !== p.id) parts.push(`continued particle ${p.from}`);
+  if (p.dropped) parts.push("resampled away after this step");
+  if (!p.running) parts.push("stopped");
+  return parts.join("; ");
+}
+
+function drawParticles() {
+  const panel = $("particles-panel");
+  const el = $("particles");
+  el.replaceChildren();
+  const res = state.result;
+  const pt = res && res.ttc && res.ttc.particles;
+  panel.hidden = !pt;
+  if (!pt) return;
+  const rows = res.answer.length;
+  const cols = rows ? res.answer[0].length : 0;
+  const shownSteps = pt.steps.map((s) => s.index);
+  $("particles-info").textContent =
+    `${pt.count} particles over ${pt.steps_total} steps` +
+    (pt.shown.length < pt.count || shownSteps.length < pt.steps_total
+      ? ` (showing ${pt.shown.length} particles and ${shownSteps.length} steps)`
+      : "") +
+    `; particle ${pt.chosen} was chosen` +
+    (pt.reference.some(Boolean) ? "; ref: a reference particle, never resampled (#0: the plain pass)" : "") + ".";
+  el.style.setProperty("--steps", shownSteps.length);
+  const head = document.createElement("div");
+  head.className = "particle-row head";
+  head.appendChild(document.createElement("span"));
+  pt.steps.forEach((s) => {
+    const agree = s.particles.filter((p) => p.agrees).length;
+    const label = document.createElement("span");
+    label.className = "particle-step";
+    label.dataset.step = s.index;
+    label.textContent = `${s.index}: ${agree}/${s.particles.length}`;
+    label.title = `step ${s.index}: ${agree} of the ${s.particles.length} particles shown give the final answer`;
+    head.appendChild(label);
+  });
+  el.appendChild(head);
+  pt.shown.forEach((id, k) => {
+    const row = document.createElement("div");
+    row.className = "particle-row" + (id === pt.chosen ? " chosen" : "");
+    row.dataset.particle = id;
+    const name = document.createElement("span");
+    name.className = "particle-name";
+    name.textContent = `#${id}` + (pt.reference[k] ? " ref" : "") + (id === pt.chosen ? " ✓" : "");
+    row.appendChild(name);
+    pt.steps.forEach((s) => {
+      const p = s.particles[k];
+      const box = document.createElement("div");
+      box.className = "mini" + (p.agrees ? " agrees" : "") + (p.dropped ? " dropped" : "") + (p.running ? "" : " stopped");
+      Object.assign(box.dataset, {
+        particle: p.id,
+        step: s.index,
+        diff: p.grid ? -1 : p.cells.length,
+        pHalt: p.p_halt === null ? "" : p.p_halt,
+      });
+      box.title = particleTitle(p, s.index);
+      const from = document.createElement("span");
+      from.className = "from";
+      from.textContent = p.from !== null && p.from !== p.id ? `←${p.from}` : "";
+      box.appendChild(from);
+      box.appendChild(miniGrid(p, rows, cols));
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = `${Math.round(100 * (p.p_halt || 0))}%`;
+      box.appendChild(bar);
+      box.addEventListener("click", () => {
+        stopPlaying();
+        setStep(s.index);
+      });
+      row.appendChild(box);
+    });
+    el.appendChild(row);
+  });
+  markParticleStep();
+}
+
+// The column of the step shown above (or the last step shown before it) is highlighted.
+function markParticleStep() {
+  const pt = state.result && state.result.ttc && state.result.ttc.particles;
+  if (!pt) return;
+  const at = pt.steps.map((s) => s.index).filter((i) => i <= state.step).pop();
+  document.querySelectorAll("#particles [data-step]").forEach((node) => {
+    node.classList.toggle("current", Number(node.dataset.step) === at);
+  });
+}
+
 // -- steps, slider, play ---------------------------------------------------------------------------
 function setStep(k) {
   const res = state.result;
@@ -287,6 +404,7 @@ function setStep(k) {
   verdict.className = step.valid ? "valid" : "invalid";
   drawAnswer();
   drawChart();
+  markParticleStep();
 }
 
 function stopPlaying() {
@@ -319,6 +437,7 @@ function showResult(res) {
   $("halt").textContent = (res.halt_step
     ? `The halting head would stop at step ${res.halt_step} of ${n}. Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`
     : `The halting head never fires (q_halt ≤ 0 at every step). Final answer (step ${n}): ${res.valid ? "valid" : "not valid"}.`) + ttc;
+  drawParticles();
   setStep(n);
 }
 
@@ -327,6 +446,7 @@ function clearResult() {
   state.result = null;
   $("answer").replaceChildren();
   $("chart").replaceChildren();
+  drawParticles();
   $("step").disabled = true;
   $("play").disabled = true;
   $("step-label").textContent = "no answer yet";
@@ -412,6 +532,15 @@ async function start() {
   $("clear").addEventListener("click", () => chooseModel(state.model.name));
   $("solve").addEventListener("click", solve);
   $("play").addEventListener("click", togglePlay);
+  $("ttc-preset").addEventListener("change", (e) => {
+    $("ttc").value = e.target.value;
+  });
+  $("ttc").addEventListener("input", () => {
+    const typed = $("ttc").value.trim();
+    const preset = $("ttc-preset");
+    preset.value = typed;
+    if (preset.value !== typed) preset.selectedIndex = -1; // a spec of one's own: no preset
+  });
   $("step").addEventListener("input", (e) => {
     stopPlaying();
     setStep(Number(e.target.value));
