@@ -47,7 +47,7 @@ TASKS: dict[str, tuple[list[str], str, int]] = {
     "sudoku9": (["sudoku", "{out}", "-s", "generate", "--size", "9", "--train-count", "5000",
                  "--test-count", "500", "--num-aug", "16"], "sudoku9_cpu", 1000),
     "maze11": (["maze", "{out}", "-s", "generate", "--size", "11", "--train-count", "4000",
-                "--test-count", "500", "--augment"], "maze_cpu", 500),
+                "--test-count", "200", "--augment"], "maze_cpu", 1000),
     "rule": (["example", "{rule}", "--out", "{out}", "--size", "{size}"], "grid_tiny", 300),
 }  # fmt: skip
 SMALL = {"--train-count": "300", "--test-count": "50"}  # --small: a smoke run of the same commands
