@@ -20,6 +20,7 @@ docs/speed.md, docs/grid.md and docs/recipes.md.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import time
@@ -28,7 +29,7 @@ from typing import Annotated, Any
 
 import typer
 
-from trm.cli.quickstart_tasks import DEFAULT_TASK, Counts, QuickTask, parse_task
+from trm.cli.quickstart_tasks import DEFAULT_TASK, TASKS, Counts, QuickTask, parse_task
 from trm.cli.threads_arg import ThreadsOption
 
 TARGET = 0.98  # of the 6x6 validation puzzles; the test accuracy it gives sits about there (>= 97%)
@@ -157,7 +158,7 @@ def quickstart(
     ] = None,
 ) -> None:
     """Build a small dataset (6x6 Sudoku unless --task says otherwise), train a tiny TRM on it, evaluate,
-    solve one held-out example, draw pictures."""
+    solve one held-out example, draw pictures."""  # the tasks' budgets are appended below
     import shutil
 
     from rich.console import Console
@@ -330,3 +331,10 @@ def _evaluate_and_solve(
     refinement_gif(solution, pics / "refinement.gif")
     training_curves_png(out / "metrics.jsonl", pics / "training_curves.png")
     return m, solution, n_test
+
+
+quickstart.__doc__ = (
+    inspect.cleandoc(quickstart.__doc__ or "")
+    + "\n\n\b\nTasks (--task) and their default training budgets:\n"
+    + "\n".join(f"  {t.name + (':FILE' if t.name == 'grid' else ''):<10} {t.budget}" for t in TASKS.values())
+)
