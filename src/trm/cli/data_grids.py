@@ -169,4 +169,6 @@ def _rule_dataset(
         f"{train} training examples ({train_meta.num_examples} with augmentation "
         f"{','.join(augment) or 'none'}), {test} held out" + (f", {val} for validation" if val else "")
     )
-    typer.echo(f"train with: trm train --recipe grid_tiny data.path={out}")
+    typer.echo(
+        f"train with: trm train --data {out}   (the same as trm train --recipe grid_tiny data.path={out})"
+    )
