@@ -32,9 +32,9 @@ import typer
 from trm.cli.quickstart_tasks import DEFAULT_TASK, TASKS, Counts, QuickTask, parse_task
 from trm.cli.threads_arg import ThreadsOption
 
-TARGET = 0.98  # of the 6x6 validation puzzles; the test accuracy it gives sits about there (>= 97%)
+TARGET = TASKS[DEFAULT_TASK].target  # the 6x6 validation puzzles' share; the test accuracy sits about there
 # Training examples/s of the recipe on an idle 2-core Xeon (fp32, 2 threads; docs/speed.md): a guide only.
-EXPECTED_EXAMPLES_PER_S = 536
+EXPECTED_EXAMPLES_PER_S = TASKS[DEFAULT_TASK].expected_examples_per_s
 
 
 class SpeedNote:
@@ -171,7 +171,7 @@ def quickstart(
     qt, file = parse_task(task)
     given = Counts(train_puzzles, test_puzzles, val_puzzles, num_aug, min_blanks, seed)
     counts = qt.counts(given)
-    out = out or Path("runs/quickstart" if qt.name == DEFAULT_TASK else f"runs/quickstart-{qt.name}")
+    out = out or qt.default_out
     console = Console()
     t0 = time.perf_counter()
     if fresh and out.exists():
@@ -184,7 +184,7 @@ def quickstart(
         console.print(f"      {report}")
 
     choice = choose(open_split(data, "train").metadata, data, device=pick_device(device).type)
-    if qt.announce_recipe:
+    if not qt.as_before:
         console.print(f"      {choice.reason[0]}")
     overrides = {
         **choice.overrides,
@@ -219,7 +219,7 @@ def quickstart(
         "checkpoint": str(result.checkpoint),
         "solved_example_valid": solution.valid,
     }
-    if qt.name != DEFAULT_TASK:  # the 6x6 summary keeps its keys as they were
+    if not qt.as_before:
         summary.update(task=qt.name, recipe=choice.recipe, test_examples=n_test)
         summary.update({k: m[k] for k in qt.extra_metrics if k in m})
     from trm.data.format import atomic_write_text
@@ -268,7 +268,7 @@ def _train(config: Any, qt: QuickTask, minutes: float | None, console: Any) -> t
         tc.global_batch_size,
         cap,
         lambda m: tqdm.write(m, file=sys.stderr),
-        expected=EXPECTED_EXAMPLES_PER_S if qt.name == DEFAULT_TASK else None,
+        expected=qt.expected_examples_per_s,
         target=qt.target,
         noun=qt.noun,
         user_cap=bool(minutes),
