@@ -202,3 +202,26 @@ def test_pictures_show_the_task_symbols(tmp_path):
     solution = SimpleNamespace(trace=[step], question=grid, task="grid", symbols=(".", "#"), halted_at=None)
     path = refinement_png(solution, tmp_path / "steps.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_val_split_is_drawn_after_test_and_explicit_val_examples_count():
+    ex = [GridExample(str(i), [["0"]], [["0"]], None, "f") for i in range(50)]
+    ex[7].split = "val"
+    plain, with_val = assign_splits(ex, 0.2, seed=1), assign_splits(ex, 0.2, seed=1, val_count=5)
+    assert [i for i, s in enumerate(plain) if s == "test"] == [
+        i for i, s in enumerate(with_val) if s == "test"
+    ]
+    assert with_val.count("val") == 6 and with_val[7] == "val" and plain[7] == "val"
+    with pytest.raises(InputError, match="val_count=40, but only 39 examples"):
+        assign_splits(ex, 0.2, seed=1, val_count=40)
+
+
+def test_build_writes_a_val_split_that_is_never_augmented(tmp_path):
+    src = write_jsonl(tmp_path / "g.jsonl", generate("gravity", 40, seed=0, max_size=4))
+    result = build_grids(tmp_path / "d", src, GridOptions(augment=("symbols",), num_aug=2, val_count=5))
+    val = open_split(tmp_path / "d", "val")
+    assert val.num_examples == val.num_groups == 5 and set(result.metadata) == {"train", "test", "val"}
+    assert result.metadata["train"].num_groups == 40 - 4 - 5  # 4 = round(0.1 * 40) to test
+    assert result.metadata["val"].build["val_inputs_also_in_train"] >= 0
+    no_val = build_grids(tmp_path / "e", src, GridOptions(augment=("symbols",), num_aug=2))
+    assert "val" not in no_val.metadata and not (tmp_path / "e" / "val").exists()

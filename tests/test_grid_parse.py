@@ -86,7 +86,7 @@ def test_arc_folder_and_single_task_file(tmp_path):
         ),
         (
             '{"input": [[1]], "output": [[1]], "split": "dev"}',
-            r"ex\.jsonl:2: split must be 'train' or 'test'",
+            r"ex\.jsonl:2: split must be 'train', 'test' or 'val'",
         ),
         ('{"input": [], "output": [[1]]}', r"ex\.jsonl:2: input: a grid is .* got an empty list"),
         ('{"input": [[1]], "output": ["ab", ""]}', r"ex\.jsonl:2: output: row 2 is empty"),

@@ -83,3 +83,9 @@ def test_cli_dataset_round_trips_through_the_loader(capsys, tmp_path):
     assert code == 2 and "unknown rule 'spin'; the rules: permutation" in err
     code, _, err = _run(capsys, args)  # the folder holds a dataset: --force replaces it
     assert code == 2 and "--force" in err
+
+
+def test_val_examples_come_last_so_train_and_test_do_not_change():
+    rule = make_rule("gravity", size=4, seed=1)
+    plain, with_val = examples(rule, 20, 5, seed=1), examples(rule, 20, 5, seed=1, val=4)
+    assert with_val[:25] == plain and [e["split"] for e in with_val[25:]] == ["val"] * 4

@@ -185,3 +185,39 @@ def test_cli_builds_generated_and_local_datasets(tmp_path, csv_pair):
     res = runner.invoke(app, [*local, *old_names, "--force"])
     assert res.exit_code == 0, res.output  # the old option names still work
     assert open_split(tmp_path / "local", "train").metadata.build["source"] == "files"
+
+
+def test_val_split_generated_apart_or_held_out_of_the_training_mazes(tmp_path, csv_pair):
+    build_generated(tmp_path / "a", num_train=4, num_test=2, side=7, seed=2)
+    build_generated(tmp_path / "b", num_train=4, num_test=2, side=7, seed=2, num_val=3)
+    a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
+    for split in ("train", "test"):  # a third stream: train and test do not change with the val count
+        for name in ("inputs.npy", "labels.npy"):
+            assert a[f"{split}/{name}"] == b[f"{split}/{name}"]
+    val = open_split(tmp_path / "b", "val")
+    assert val.num_examples == 3 and val.metadata.build["split"] == "val"
+    root, train, _ = csv_pair
+    metas = build_from_files(tmp_path / "f", root / "train.csv", root / "test.csv", val_count=2, seed=1)
+    assert (metas["train"].num_groups, metas["val"].num_groups) == (4, 2)
+    held = {format_maze(np.asarray(q)) for q in open_split(tmp_path / "f", "val").inputs}
+    kept = {format_maze(np.asarray(q)) for q in open_split(tmp_path / "f", "train").inputs}
+    assert held <= {format_maze(r.question) for r in train} and not held & kept
+    with pytest.raises(InputError, match="val_count=6 leaves no training maze"):
+        build_from_files(tmp_path / "g", root / "train.csv", root / "test.csv", val_count=6)
+    out = tmp_path / "cli"
+    args = [
+        "data",
+        "maze",
+        str(out),
+        "-s",
+        "generate",
+        "--size",
+        "7",
+        "--train-count",
+        "3",
+        "--test-count",
+        "2",
+    ]
+    res = CliRunner().invoke(app, [*args, "--val-count", "2"])
+    assert res.exit_code == 0, res.output
+    assert open_split(out, "val").num_examples == 2 and f"{out / 'val'}: 2 mazes" in res.output

@@ -322,6 +322,17 @@ def test_target_accuracy_stops_on_the_first_evaluation_that_reaches_it(
     assert load_training_state(latest_checkpoint(tmp_path))["step"] == step
 
 
+def test_target_checks_start_at_half_the_time_budget(data_dir, tmp_path, monkeypatch):
+    # A time-budget run plans 600 steps (100 epochs); its clock runs 30 s a step, so half of the
+    # 10 minutes is spent at step 10: checks every 4 steps from there, and the target stops it at 16.
+    monkeypatch.setattr(Trainer, "_seconds", lambda self: 30.0 * self.step)
+    scripted = _Scripted(20.0)
+    monkeypatch.setattr(Trainer, "_evaluate", lambda self: scripted(self))
+    cfg = tiny_config(data_dir, tmp_path, max_minutes=10, target_accuracy=0.8, target_every=4)
+    result = train(cfg, progress=False)
+    assert (result.stopped, result.step, scripted.steps) == ("target_accuracy", 16, [12, 16])
+
+
 def test_train_restores_the_callers_thread_count(data_dir, tmp_path):
     before = torch.get_num_threads()
     train(tiny_config(data_dir, tmp_path, max_steps=3, threads=1), progress=False)

@@ -27,6 +27,14 @@ def grids(
         float,
         typer.Option(min=0, max=0.99, help="Share of the examples without a split that go to test (seeded)."),
     ] = 0.1,
+    val_count: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Examples without a split held out as a `val` split (after the test draw, by --seed): "
+            "a target-accuracy stop reads it, not the test split.",
+        ),
+    ] = 0,
     augment: Annotated[
         str, typer.Option(help="none, dihedral, symbols or dihedral,symbols (same map on input and output).")
     ] = "none",
@@ -59,6 +67,7 @@ def grids(
         max_size=max_size,
         seed=seed,
         vocabulary=_symbols(vocab) or None,
+        val_count=val_count,
     )
     result = build_grids(out, file, options, force=force)
     v = result.vocabulary
@@ -101,6 +110,12 @@ def example(
     ] = None,
     train_count: Annotated[int, typer.Option(min=1, help="--out: training examples.")] = 1800,
     test_count: Annotated[int, typer.Option(min=1, help="--out: held-out examples.")] = 200,
+    val_count: Annotated[
+        int,
+        typer.Option(
+            min=0, help="--out: validation examples (a `val` split; training and test examples unchanged)."
+        ),
+    ] = 0,
     seed: Annotated[int, typer.Option(min=0, help="Seed (same seed: same rule, same bytes).")] = 0,
     force: Force = False,
 ) -> None:
@@ -110,7 +125,7 @@ def example(
     if (file is None) == (out is None):
         raise InputError("give either --out DIR (a dataset of a rule) or a JSONL FILE to write, not both")
     if out is not None:
-        _rule_dataset(name, out, size, symbols, train_count, test_count, seed, force)
+        _rule_dataset(name, out, size, symbols, (train_count, test_count, val_count), seed, force)
         return
     from trm.data.grid.examples import EXAMPLES, SUGGESTED, generate, write_jsonl
 
@@ -127,7 +142,13 @@ def example(
 
 
 def _rule_dataset(
-    name: str, out: Path, size: int | None, symbols: int | None, train: int, test: int, seed: int, force: bool
+    name: str,
+    out: Path,
+    size: int | None,
+    symbols: int | None,
+    counts: tuple[int, int, int],
+    seed: int,
+    force: bool,
 ) -> None:
     import tempfile
 
@@ -135,16 +156,19 @@ def _rule_dataset(
     from trm.data.grid.examples import write_jsonl
     from trm.data.grid.rules import AUGMENT, examples, make_rule
 
+    train, test, val = counts
     rule = make_rule(name, size=6 if size is None else size, symbols=symbols, seed=seed)
     augment, fixed = AUGMENT[name]
     with tempfile.TemporaryDirectory() as tmp:
-        src = write_jsonl(Path(tmp) / f"{name}.jsonl", examples(rule, train, test, seed=seed))
+        src = write_jsonl(Path(tmp) / f"{name}.jsonl", examples(rule, train, test, seed=seed, val=val))
         options = GridOptions(augment=augment, fixed_symbols=fixed, seed=seed, max_size=max(30, rule.size))
         result = build_grids(out, src, options, force=force)
     train_meta = result.metadata["train"]
     typer.echo(
         f"{out}: rule {name} on {rule.size}x{rule.size} boards over {rule.symbols} symbols, "
         f"{train} training examples ({train_meta.num_examples} with augmentation "
-        f"{','.join(augment) or 'none'}), {test} held out"
+        f"{','.join(augment) or 'none'}), {test} held out" + (f", {val} for validation" if val else "")
     )
-    typer.echo(f"train with: trm train --recipe grid_tiny data.path={out}")
+    typer.echo(
+        f"train with: trm train --data {out}   (the same as trm train --recipe grid_tiny data.path={out})"
+    )

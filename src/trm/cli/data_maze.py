@@ -37,6 +37,15 @@ def maze(
         int | None,
         typer.Option(min=1, help="Test mazes: generate: how many (default 1000); else the first N."),
     ] = None,
+    val_count: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Validation mazes, a `val` split held out from training (a target-accuracy stop reads it, "
+            "not the test split): generate: drawn apart, train and test unchanged; else taken from the "
+            "training mazes by --seed.",
+        ),
+    ] = 0,
     size: Annotated[int, typer.Option(min=3, help=GEN + "maze side.")] = 30,
     min_path_len: Annotated[
         int | None,
@@ -71,6 +80,7 @@ def maze(
     Examples:
       trm data maze data/maze-hard --source hub
       trm data maze data/maze-gen --source generate --train-count 1000 --test-count 200
+      trm data maze data/maze11 --source generate --size 11 --val-count 200 --augment
       trm data maze data/mine --source file --file train.csv --test-file test.csv
     """
     from trm.data.maze import build
@@ -95,10 +105,11 @@ def maze(
             corner_open=corner_open,
             csv_dir=csv_dir,
             progress=True,
+            num_val=val_count,
             **options,
         )
     else:
-        options.update(subsample=train_count, test_limit=test_count)
+        options.update(subsample=train_count, test_limit=test_count, val_count=val_count)
         if source is Source.hub:
             metas = build.build_from_hub(out, repo, revision=revision, **options)
         else:

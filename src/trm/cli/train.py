@@ -1,9 +1,11 @@
-"""``trm train``: train a recipe, with ``key=value`` overrides; ``--resume`` continues a run."""
+"""``trm train``: train a recipe, with ``key=value`` overrides; ``--resume`` continues a run. Without
+``--recipe``, ``--data D`` chooses one from the dataset (:mod:`trm.recipes.choose`)."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -11,6 +13,8 @@ from trm.cli.threads_arg import ThreadsOption
 
 EPILOG = (
     "Examples:\n\n"
+    "  trm train --data data/rule       (chooses the recipe from the dataset; docs/recipes.md)\n\n"
+    "  trm train --data data/sudoku9 --minutes 10\n\n"
     "  trm train --recipe quickstart\n\n"
     "  trm train --recipe sudoku_mlp data.path=data/sudoku train.max_steps=1000 out_dir=runs/try\n\n"
     "  trm train --recipe sudoku_mlp --resume      (continue the newest checkpoint in out_dir)\n\n"
@@ -20,9 +24,32 @@ EPILOG = (
 
 def train(
     recipe: Annotated[
-        str,
-        typer.Option("--recipe", "-r", help="Recipe name (see `trm recipes`) or path to a recipe YAML file."),
-    ],
+        str | None,
+        typer.Option(
+            "--recipe",
+            "-r",
+            help="Recipe name (see `trm recipes`) or path to a recipe YAML file; "
+            "default: chosen from --data's metadata.",
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Dataset folder (sets data.path). Without --recipe, the recipe is chosen from its task, "
+            "grid size and the device, and the run goes to runs/<folder name>.",
+        ),
+    ] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--minutes",
+            min=0.01,
+            help="Training time budget: sets train.max_minutes and drops the step plan (the cosine "
+            "schedule spans the minutes).",
+        ),
+    ] = None,
     overrides: Annotated[
         list[str] | None,
         typer.Argument(
@@ -45,9 +72,22 @@ def train(
     Writes config.yaml, metrics.jsonl, tensorboard/ and checkpoints/ under the recipe's out_dir.
     Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
     """
-    from trm.config import load_recipe  # a ConfigError is reported by the command group (one line, exit 2)
+    user = [*(overrides or []), *([f"train.threads={threads}"] if threads else [])]
+    fixed: dict[str, Any] = {"train.max_minutes": minutes, "train.max_steps": None} if minutes else {}
+    if recipe is None:
+        from trm.errors import ConfigError  # reported by the command group: one line, exit 2
+        from trm.recipes.choose import choose, read_dataset
 
-    config = load_recipe(recipe, [*(overrides or []), *([f"train.threads={threads}"] if threads else [])])
+        if data is None:
+            raise ConfigError("give --recipe NAME, or --data DATASET to choose the recipe from the data")
+        meta, has_val = read_dataset(data)
+        choice = choose(meta, data, device=_device(user), minutes=minutes, has_val=has_val)
+        for line in choice.reason:
+            typer.echo(line)
+        recipe, fixed = choice.recipe, {**choice.overrides, **fixed}
+    elif data is not None:
+        fixed["data.path"] = str(data)
+    config = _config(recipe, fixed, user)
     from trm.training.loop import TrainingInterrupted
     from trm.training.loop import train as run_training
 
@@ -67,6 +107,23 @@ def train(
             f"token_accuracy {result.metrics['token_accuracy']:.2%}"
         )
     typer.echo(f"checkpoint: {result.checkpoint}")
+
+
+def _config(recipe: str, fixed: dict[str, Any], user: list[str]):
+    """The recipe, then ``fixed`` (from --data and --minutes), then the user's ``key=value`` overrides."""
+    from trm.config import apply_overrides, build_config, load_recipe
+
+    raw = apply_overrides(load_recipe(recipe).model_dump(mode="json"), fixed)
+    return build_config(apply_overrides(raw, user), where=str(recipe))
+
+
+def _device(user: list[str]) -> str:
+    """The device type the run will use: ``train.device`` among the overrides, else ``auto`` resolved."""
+    from trm.config import apply_overrides
+    from trm.device import pick_device
+
+    requested = apply_overrides({}, user).get("train", {}).get("device", "auto")
+    return pick_device(str(requested)).type
 
 
 train.__doc__ = inspect.cleandoc(train.__doc__ or "") + "\n\n" + EPILOG

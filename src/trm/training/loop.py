@@ -24,8 +24,9 @@ Design choices (the TRM paper's training recipe, arXiv 2510.04871, and its refer
   (default ``auto``, ``trm.threads``: measured and changed while training) fixed to a count makes the
   bits independent of the machine's load.
 - ``train.target_accuracy``: the eval split (a validation split, ``trm quickstart``) is evaluated every
-  ``target_every`` steps from half the planned steps on; the run stops when it reaches the target,
-  or goes on past its planned steps (at the final lr) up to ``target_max_steps`` while it has not.
+  ``target_every`` steps from half the planned steps (or half of ``max_minutes``, whichever comes
+  first) on; the run stops when it reaches the target, or goes on past its planned steps (at the final
+  lr) up to ``target_max_steps`` while it has not.
 - Multi-process (torchrun): see ``trm.training.distributed``; signals and the time budget are acted
   on at log steps there, so all ranks stop at the same step.
 """
@@ -432,9 +433,10 @@ class Trainer:
     def _eval_due(self) -> bool:
         """True when this step crossed a multiple of ``eval_interval`` epochs, or a target check is due."""
         tc = self.config.train
+        spent = tc.max_minutes is not None and self._seconds() >= tc.max_minutes * 30  # half the budget
         if (
             tc.target_accuracy is not None
-            and self.step >= self.total // 2  # the plan's second half on
+            and (self.step >= self.total // 2 or spent)  # the plan's (or the time budget's) second half on
             and (self.step % tc.target_every == 0 or self.step == self.total)
         ):
             return True

@@ -8,11 +8,12 @@ Design choices:
   has 36 tokens. Label PAD cells are not scored (``ignore_label_id=0``); EOS borders are, so the size of
   the answer is part of being right.
 - Split. An example's own ``split`` wins; of the others, ``round(test_fraction * n)`` drawn by ``seed``
-  go to test (at least one when the data has no test example at all). The same file and seed give
-  byte-identical datasets.
+  go to test (at least one when the data has no test example at all), then ``val_count`` more to a
+  ``val`` split (held out like test, for deciding when training may stop without reading the test
+  split; the test draw does not change with it). The same file and seed give byte-identical datasets.
 - Layout as Sudoku and Maze: one shared puzzle identifier; every training example is a group whose puzzles
   are its augmented variants (one example each), so an epoch sees one random variant of each example.
-  Test examples are never augmented.
+  Test and validation examples are never augmented.
 - Metadata (``build``): the vocabulary (symbol <-> token, read back by :class:`trm.data.grid.task.GridTask`),
   the options, the counts, how many test inputs also occur in training, and what copying the input would
   score on the test split (the baseline a model has to beat).
@@ -50,10 +51,13 @@ class GridOptions:
     max_size: int = DEFAULT_MAX_SIZE
     seed: int = 0
     vocabulary: tuple[str, ...] | None = None  # given: unknown symbols are errors; None: inferred
+    val_count: int = 0  # examples without a split held out as ``val`` (after the test draw)
 
     def __post_init__(self) -> None:
         if not 0 <= self.test_fraction < 1:
             raise InputError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
+        if self.val_count < 0:
+            raise InputError(f"val_count must be >= 0, got {self.val_count}")
         if self.num_aug < 0 or self.seed < 0:
             raise InputError(f"num_aug and seed must be >= 0, got {self.num_aug} and {self.seed}")
         if self.fixed_symbols and "symbols" not in self.augment:
@@ -69,16 +73,24 @@ class GridDataset:
     examples: dict[str, list[tuple[GridExample, np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
 
-def assign_splits(examples: Sequence[GridExample], test_fraction: float, seed: int) -> list[str]:
+def assign_splits(
+    examples: Sequence[GridExample], test_fraction: float, seed: int, val_count: int = 0
+) -> list[str]:
     """The split of every example: its own, or the seeded draw (see the module docstring)."""
     splits = [ex.split for ex in examples]
     free = [i for i, s in enumerate(splits) if s is None]
     n_test = int(round(test_fraction * len(free)))
     if test_fraction > 0 and n_test == 0 and "test" not in splits and len(free) > 1:
         n_test = 1
-    chosen = set(np.random.default_rng([seed, 0]).permutation(len(free))[:n_test].tolist())
+    if val_count > len(free) - n_test:
+        raise InputError(
+            f"val_count={val_count}, but only {len(free) - n_test} examples without a split are left "
+            f"after the test draw ({len(free)} without a split, {n_test} to test)"
+        )
+    order = np.random.default_rng([seed, 0]).permutation(len(free)).tolist()
+    drawn = {j: "test" for j in order[:n_test]} | {j: "val" for j in order[n_test : n_test + val_count]}
     for j, i in enumerate(free):
-        splits[i] = "test" if j in chosen else "train"
+        splits[i] = drawn.get(j, "train")
     return splits  # type: ignore[return-value]
 
 
@@ -127,7 +139,8 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 def build_grids(
     out: str | Path, source: str | Path, options: GridOptions | None = None, *, force: bool = False
 ) -> GridDataset:
-    """Read ``source`` (JSONL, CSV or ARC folder), write ``out/train`` and ``out/test``; see the docstring.
+    """Read ``source`` (JSONL, CSV or ARC folder), write ``out/train`` and ``out/test`` (and ``out/val`` when
+    examples say "val" or ``options.val_count`` draws some); see the module docstring.
 
     ``out`` is replaced only with ``force`` and only once complete (:mod:`trm.data.output`).
     """
@@ -145,8 +158,9 @@ def build_grids(
         )
         for ex in data.examples
     ]
-    splits = assign_splits(data.examples, options.test_fraction, options.seed)
-    by_split = {s: [e for e, sp in zip(encoded, splits, strict=True) if sp == s] for s in ("train", "test")}
+    splits = assign_splits(data.examples, options.test_fraction, options.seed, options.val_count)
+    names = ("train", "test", "val") if "val" in splits else ("train", "test")
+    by_split = {s: [e for e, sp in zip(encoded, splits, strict=True) if sp == s] for s in names}
     if not by_split["train"] or not by_split["test"]:
         raise InputError(
             f"need at least one training and one test example, got {len(by_split['train'])} and "
@@ -154,7 +168,11 @@ def build_grids(
             file=str(source),
         )
     shape = canvas_shape([g for _, x, y in encoded for g in (x, y)], square="dihedral" in options.augment)
-    train_inputs = {x.tobytes() + bytes(str(x.shape), "ascii") for _, x, _ in by_split["train"]}
+
+    def key(x: np.ndarray) -> bytes:
+        return x.tobytes() + bytes(str(x.shape), "ascii")
+
+    train_inputs = {key(x) for _, x, _ in by_split["train"]}
     info: dict[str, Any] = {
         "source": str(source),
         "format": data.format,
@@ -167,10 +185,11 @@ def build_grids(
         "max_size": options.max_size,
         "seed": options.seed,
         "skipped_without_output": data.skipped,
-        "test_inputs_also_in_train": sum(
-            x.tobytes() + bytes(str(x.shape), "ascii") in train_inputs for _, x, _ in by_split["test"]
-        ),
+        "test_inputs_also_in_train": sum(key(x) in train_inputs for _, x, _ in by_split["test"]),
     }
+    if "val" in by_split:
+        info["val_count"] = options.val_count
+        info["val_inputs_also_in_train"] = sum(key(x) in train_inputs for _, x, _ in by_split["val"])
     result = GridDataset(metadata={}, vocabulary=vocab, examples=by_split)
     with building(out, force) as tmp:
         for split, pairs in by_split.items():

@@ -10,9 +10,10 @@ Accepted GRID forms (a grid is a rectangle of *symbols*, each symbol a string):
 
 Sources:
 
-- JSONL: one object a line, ``{"input": GRID, "output": GRID}`` with optional ``"split"`` ("train" or
-  "test") and ``"id"`` (string or integer). Blank lines are skipped. Other keys are errors (a typo such as
-  ``"spilt"`` must not silently change the split).
+- JSONL: one object a line, ``{"input": GRID, "output": GRID}`` with optional ``"split"`` ("train",
+  "test" or "val", a validation example held out from training) and ``"id"`` (string or integer).
+  Blank lines are skipped. Other keys are errors (a typo such as ``"spilt"`` must not silently change
+  the split).
 - CSV: a header with ``input`` and ``output`` columns and optional ``split`` and ``id``; cells hold the
   string form (a quoted field may span lines: its rows). Errors name the line the record starts on.
 - A folder: every ``*.json`` below it (sorted; or one ``.json`` file) is an ARC-style task
@@ -35,7 +36,8 @@ from typing import Any
 
 from trm.data.errors import InputError
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "test")  # the sections of an ARC-style task file
+EXAMPLE_SPLITS = ("train", "test", "val")  # what an example's "split" may say
 FIELDS = ("input", "output", "split", "id")
 DEFAULT_MAX_SIZE = 30
 
@@ -49,7 +51,7 @@ class GridExample:
     id: str
     input: Cells
     output: Cells
-    split: str | None  # "train", "test", or None: the seeded split decides
+    split: str | None  # "train", "test", "val", or None: the seeded split decides
     file: str
     line: int | None = None
 
@@ -121,8 +123,10 @@ def parse_grid(value: Any, *, where: str, file: str | None, line: int | None = N
 def _split(value: Any, file: str, line: int | None) -> str | None:
     if value is None or value == "":
         return None
-    if value not in SPLITS:
-        raise InputError(f"split must be 'train' or 'test', got {json.dumps(value)}", file=file, line=line)
+    if value not in EXAMPLE_SPLITS:
+        raise InputError(
+            f"split must be 'train', 'test' or 'val', got {json.dumps(value)}", file=file, line=line
+        )
     return str(value)
 
 

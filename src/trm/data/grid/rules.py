@@ -139,26 +139,30 @@ def make_rule(name: str, *, size: int = 6, symbols: int | None = None, seed: int
     return Rule(name, size, k, apply, sample.get(name, _uniform(size, k)))
 
 
-def examples(rule: Rule, train: int, test: int, *, seed: int = 0) -> list[dict]:
-    """``train`` + ``test`` distinct examples of ``rule`` as JSONL records with ``split`` and ``id``."""
+def examples(rule: Rule, train: int, test: int, *, seed: int = 0, val: int = 0) -> list[dict]:
+    """``train`` + ``test`` (+ ``val``) distinct examples of ``rule`` as JSONL records with ``split`` and
+    ``id``, in that order (so the training and test examples do not change with ``val``)."""
     if train < 1 or test < 1:
         raise InputError(f"need at least one training and one test example, got {train} and {test}")
+    if val < 0:
+        raise InputError(f"val must be >= 0, got {val}")
     rng = np.random.default_rng([seed, RULES.index(rule.name), 1])
     out: list[dict] = []
     seen: set[bytes] = set()
-    for _ in range(50 * (train + test)):
+    total = train + test + val
+    for _ in range(50 * total):
         x = rule.sample(rng)
         y = rule.apply(x)
         if np.array_equal(x, y) or x.tobytes() in seen:
             continue
         seen.add(x.tobytes())
-        split = "train" if len(out) < train else "test"
+        split = "train" if len(out) < train else "test" if len(out) < train + test else "val"
         out.append(
             {"id": f"{rule.name}-{len(out)}", "split": split, "input": x.tolist(), "output": y.tolist()}
         )
-        if len(out) == train + test:
+        if len(out) == total:
             return out
     raise InputError(
         f"only {len(out)} distinct {rule.name} examples on {rule.size}x{rule.size} boards; "
-        f"asked for {train + test}"
+        f"asked for {train + test + val}"
     )

@@ -15,6 +15,10 @@ Design choices:
   give a byte-identical dataset (the reference code's subsampling was unseeded).
 - Generated sets draw train and test from two independent streams of the same seed, so the test set
   does not change with the number of training mazes.
+- Validation (``val``, optional): mazes held out from training like the test set, for deciding when a
+  run may stop without reading the test split. Generated sets draw them from a third stream (train and
+  test do not change with their number); file and hub sets take them from the training mazes, drawn by
+  ``seed`` after any subsampling.
 """
 
 from __future__ import annotations
@@ -158,6 +162,16 @@ def _subsample(records: list[MazeRecord], size: int | None, rng: np.random.Gener
     return [records[i] for i in keep]
 
 
+def _hold_out(records: list[MazeRecord], count: int, seed: int) -> tuple[list[MazeRecord], list[MazeRecord]]:
+    """(the rest, ``count`` records drawn by ``seed``), both in file order."""
+    if count <= 0:
+        return records, []
+    if count >= len(records):
+        raise InputError(f"val_count={count} leaves no training maze (there are {len(records)})")
+    chosen = set(np.random.default_rng([seed, 3]).choice(len(records), size=count, replace=False).tolist())
+    return [r for i, r in enumerate(records) if i not in chosen], [records[i] for i in sorted(chosen)]
+
+
 def _arrays(records: Sequence[MazeRecord], augment: bool) -> dict[str, np.ndarray]:
     inputs, labels, group_indices = [], [], [0]
     for r in records:
@@ -188,8 +202,11 @@ def build_dataset(
     build_info: dict[str, Any] | None = None,
     statistics: bool = True,
     force: bool = False,
+    val: Sequence[MazeRecord] | None = None,
+    val_count: int = 0,
 ) -> dict[str, DatasetMetadata]:
-    """Write ``out/train`` and ``out/test``; return their metadata (``build`` holds the options and stats).
+    """Write ``out/train`` and ``out/test`` (and ``out/val``: the ``val`` mazes, or ``val_count`` held out
+    from the training mazes); return their metadata (``build`` holds the options and stats).
 
     ``out`` is replaced only with ``force`` and only once both splits are written (:mod:`trm.data.output`).
     """
@@ -197,18 +214,25 @@ def build_dataset(
     rng = np.random.default_rng(seed)
     train = _subsample(list(train), subsample, rng)
     test = list(test)[:test_limit] if test_limit is not None else list(test)
+    if val is not None and val_count:
+        raise InputError("give validation mazes or a val_count to hold out, not both")
+    train, held = _hold_out(train, val_count, seed)
+    val = list(val) if val is not None else held
     if not train or not test:
         raise InputError(f"need at least one training and one test maze, got {len(train)} and {len(test)}")
-    sides = {r.question.shape[0] for r in (*train, *test)}
+    sides = {r.question.shape[0] for r in (*train, *test, *val)}
     if len(sides) != 1:
         raise InputError(f"all mazes of a dataset must have one size, found sides {sorted(sides)}")
     side = sides.pop()
     train_q = {r.question.tobytes() for r in train}
     overlap = sum(r.question.tobytes() in train_q for r in test)
+    splits = [("train", train, augment), ("test", test, False)] + ([("val", val, False)] if val else [])
     result = {}
     with building(out, force) as tmp:
-        for split, records, aug in (("train", train, augment), ("test", test, False)):
+        for split, records, aug in splits:
             info = dict(build_info or {})
+            if val:
+                info["val_mazes_also_in_train"] = sum(r.question.tobytes() in train_q for r in val)
             info.update(
                 split=split,
                 seed=seed,
@@ -272,18 +296,25 @@ def build_generated(
     seed: int = 0,
     csv_dir: str | Path | None = None,
     progress: bool = False,
+    num_val: int = 0,
     **options: Any,
 ) -> dict[str, DatasetMetadata]:
-    """Generate mazes (train and test from independent streams of ``seed``) and build the dataset.
+    """Generate mazes (train, test and ``num_val`` validation mazes from independent streams of ``seed``)
+    and build the dataset.
 
-    ``csv_dir`` also writes them as ``train.csv``/``test.csv`` in the hub layout.
+    ``csv_dir`` also writes them as ``train.csv``/``test.csv`` (and ``val.csv``) in the hub layout.
     """
+    if num_val < 0:
+        raise InputError(f"num_val must be >= 0, got {num_val}")
     check_output(out, options.get("force", False))
     gen = {"side": side, "min_path_len": min_path_len, "extra_open": extra_open, "corner_open": corner_open}
     train = generate_records(num_train, seed=seed, stream=0, progress=progress, **gen)
     test = generate_records(num_test, seed=seed, stream=1, progress=progress, **gen)
+    val = generate_records(num_val, seed=seed, stream=2, progress=progress, **gen) if num_val else None
     if csv_dir is not None:
         write_csv(Path(csv_dir) / "train.csv", train)
         write_csv(Path(csv_dir) / "test.csv", test)
+        if val:
+            write_csv(Path(csv_dir) / "val.csv", val)
     info = {"source": "generator", **gen}
-    return build_dataset(out, train, test, seed=seed, build_info=info, **options)
+    return build_dataset(out, train, test, seed=seed, build_info=info, val=val, **options)

@@ -161,7 +161,8 @@ def generate_records(
 ) -> list[MazeRecord]:
     """``n`` labelled mazes; the same arguments give the same mazes.
 
-    ``stream`` picks an independent sequence for the same seed (the builder uses 0 = train, 1 = test).
+    ``stream`` picks an independent sequence for the same seed (the builder uses 0 = train, 1 = test,
+    2 = val).
     """
     rng = np.random.default_rng([seed, stream])
     records = []
