@@ -9,7 +9,7 @@ the last point is the recipe's result for the budget.
 
     .venv/bin/python benchmarks/learning_curves.py --task sudoku6 --minutes 4
     .venv/bin/python benchmarks/learning_curves.py --task sudoku9 --minutes 30
-    .venv/bin/python benchmarks/learning_curves.py --task maze11 --minutes 30
+    .venv/bin/python benchmarks/learning_curves.py --task maze:11 --minutes 30      # 11x11 mazes
     .venv/bin/python benchmarks/learning_curves.py --task rule:gravity --minutes 5     # 6x6 boards
     .venv/bin/python benchmarks/learning_curves.py --task rule:life:8 --minutes 5      # 8x8 boards
     .venv/bin/python benchmarks/learning_curves.py --task sudoku6 --minutes 0.3 --small   # smoke run
@@ -46,7 +46,7 @@ TASKS: dict[str, tuple[list[str], str, int]] = {
                  "--test-count", "500", "--num-aug", "16", "--min-blanks", "18"], "quickstart", 250),
     "sudoku9": (["sudoku", "{out}", "-s", "generate", "--size", "9", "--train-count", "5000",
                  "--test-count", "500", "--num-aug", "16"], "sudoku9_cpu", 1000),
-    "maze11": (["maze", "{out}", "-s", "generate", "--size", "11", "--train-count", "4000",
+    "maze": (["maze", "{out}", "-s", "generate", "--size", "{size}", "--train-count", "4000",
                 "--test-count", "200", "--augment"], "maze_cpu", 1000),
     "rule": (["example", "{rule}", "--out", "{out}", "--size", "{size}"], "grid_tiny", 300),
 }  # fmt: skip
@@ -55,10 +55,10 @@ SMALL = {"--train-count": "300", "--test-count": "50"}  # --small: a smoke run o
 
 def task_spec(task: str, out: Path, small: bool) -> tuple[list[str], str, int]:
     """The builder's argv (after ``trm data``), the recipe and the checkpoint interval for ``task``."""
-    key, _, rule = task.partition(":")
-    rule, _, size = rule.partition(":")
+    key, _, rest = task.partition(":")
+    rule, _, size = rest.partition(":") if key == "rule" else ("", "", rest or "11")
     if key not in TASKS or (key == "rule") != bool(rule) or not (size or "6").isdigit():
-        sys.exit(f"--task {task!r}: expected one of sudoku6, sudoku9, maze11, rule:NAME[:SIZE]")
+        sys.exit(f"--task {task!r}: expected one of sudoku6, sudoku9, maze[:SIDE], rule:NAME[:SIZE]")
     args, recipe, every = TASKS[key]
     argv = [a.format(out=out, rule=rule, size=size or "6") for a in args]
     if small:
@@ -139,7 +139,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", required=True, help="sudoku6, sudoku9, maze11, rule:NAME[:SIZE]")
+    ap.add_argument("--task", required=True, help="sudoku6, sudoku9, maze[:SIDE], rule:NAME[:SIZE]")
     ap.add_argument("--minutes", type=float, required=True, help="training wall-clock budget")
     ap.add_argument("--out", type=Path, default=None, help="run folder (replaced); default runs/curve-TASK")
     ap.add_argument("--data", type=Path, default=None, help="dataset folder (built if absent)")
