@@ -32,6 +32,7 @@ Design choices:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -145,14 +146,39 @@ def trace_from_candidates(cands, puzzle: int, ran: np.ndarray, chosen: int) -> P
     )
 
 
-def summary_lines(trace: ParticleTrace, *, show: int = 8) -> list[str]:
-    """One line per step for ``trm solve --trace``: how many particles give the final answer, how many
-    still run, how many were resampled away before the next step (a particle search only), and each
-    particle's p_halt (the chosen one marked *) when there are at most ``show`` particles, else their
-    min / median / max."""
-    k = trace.count
+def step_summary(trace: ParticleTrace, steps: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Per 0-based step of ``steps`` (increasing; default all): the 1-based ``step``, how many particles
+    give the final answer (``agree``) and still run (``running``), for a particle search how many leave no
+    descendant at the next step given (``resampled_away``), and ``p_halt`` of the chosen particle and the
+    min / median / max over all (rounded to 3 places; null where not finite)."""
+    shown = np.arange(trace.steps) if steps is None else np.asarray(steps, dtype=np.int64)
     agree, running, p = trace.agrees(), trace.running(), trace.p_halt()
-    dropped = trace.dropped(np.arange(trace.steps))
+    dropped = trace.dropped(shown)
+
+    def number(x: float) -> float | None:
+        return round(float(x), 3) if np.isfinite(x) else None
+
+    out = []
+    for i, n in enumerate(shown):
+        row: dict[str, Any] = {
+            "step": int(n) + 1,
+            "agree": int(agree[n].sum()),
+            "running": int(running[n].sum()),
+        }
+        if trace.resampled:
+            row["resampled_away"] = int(dropped[i].sum())
+        stats = (p[n, trace.chosen], p[n].min(), np.median(p[n]), p[n].max())
+        row["p_halt"] = dict(zip(("chosen", "min", "median", "max"), map(number, stats), strict=True))
+        out.append(row)
+    return out
+
+
+def summary_lines(trace: ParticleTrace, *, show: int = 8) -> list[str]:
+    """One line per step for ``trm solve --trace`` (:func:`step_summary`): how many particles give the final
+    answer, how many still run, how many were resampled away before the next step (a particle search
+    only), and each particle's p_halt (the chosen one marked *) when there are at most ``show`` particles,
+    else their min / median / max."""
+    k, p = trace.count, trace.p_halt()
     references = int((trace.group < 0).sum())
     if trace.resampled:
         head = f"particles: {k} (chosen: {trace.chosen}; {references} reference, never resampled)"
@@ -164,14 +190,14 @@ def summary_lines(trace: ParticleTrace, *, show: int = 8) -> list[str]:
         )
         columns = "still running"
     lines = [head, f"per step: particles giving the final answer, {columns}; p_halt"]
-    for n in range(trace.steps):
+    for row in step_summary(trace):
+        n = row["step"] - 1
         if k <= show:
             ps = " ".join(f"{p[n, j]:.2f}{'*' if j == trace.chosen else ''}" for j in range(k))
         else:
             ps = f"min {p[n].min():.2f} median {np.median(p[n]):.2f} max {p[n].max():.2f}"
-        away = f", {int(dropped[n].sum())} resampled away" if trace.resampled else ""
+        away = f", {row['resampled_away']} resampled away" if trace.resampled else ""
         lines.append(
-            f"  step {n + 1:>2}: {int(agree[n].sum())}/{k} agree, {int(running[n].sum())} running{away}; "
-            f"p_halt {ps}"
+            f"  step {row['step']:>2}: {row['agree']}/{k} agree, {row['running']} running{away}; p_halt {ps}"
         )
     return lines
