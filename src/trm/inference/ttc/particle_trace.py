@@ -68,7 +68,9 @@ class ParticleTrace:
         every particle of a trace that was never resampled."""
         p = self.p_halt()
         out = np.full(p.shape, np.nan)
-        for g in np.unique(self.group[self.group >= 0]) if self.resampled else ():
+        if not self.resampled:
+            return out
+        for g in np.unique(self.group[self.group >= 0]):
             mine = self.group == g
             out[:, mine] = p[:, mine] / p[:, mine].sum(axis=1, keepdims=True)
         return out
