@@ -160,15 +160,16 @@ def test_a_gate_that_kept_the_plain_answer_reports_one_candidate(client):
 def test_a_particle_search_sends_its_particles_capped(models):
     """``ttc.particles``: at most the capped particles (the chosen one among them) and steps (first and last
     kept); each particle's cells rebuild exactly its grid of the same search run directly;
-    none without smc."""
+    none without ttc or with one trajectory per copy."""
     text, spec = sudoku_text(6, seed=5), "steps:n=7+smc:k=6,sigma=1,stop=none"
     limits = Limits(max_particles_shown=3, max_particle_steps_shown=3)
     with TestClient(create_app({"sudoku": models["sudoku"]}, limits)) as c:
         body = c.post("/api/solve", json={"puzzle": text, "ttc": spec}).json()
         assert c.post("/api/solve", json={"puzzle": text}).json()["ttc"] is None
-        assert (
-            c.post("/api/solve", json={"puzzle": text, "ttc": "noise:k=2"}).json()["ttc"]["particles"] is None
-        )
+        for plain in ("steps:n=2", "augment:k=2"):
+            assert (
+                c.post("/api/solve", json={"puzzle": text, "ttc": plain}).json()["ttc"]["particles"] is None
+            )
     pt = body["ttc"]["particles"]
     assert (pt["count"], pt["steps_total"], pt["chosen"]) == (6, 7, body["ttc"]["chosen"])
     assert (
@@ -195,6 +196,32 @@ def test_a_particle_search_sends_its_particles_capped(models):
     assert pt["steps"][-1]["particles"][pt["shown"].index(pt["chosen"])]["agrees"]
     with pytest.raises(ValueError, match="max_particle_steps_shown must be at least 2"):
         Limits(max_particle_steps_shown=1)  # the first and the last step are always sent
+
+
+def test_noise_trajectories_go_out_as_particles_never_resampled(models):
+    """``noise:k=K``: the K trajectories as particles, each its own lineage (``from`` itself, never
+    dropped), no weights, trajectory 0 (noise-free) the reference; the cells are those of the same run."""
+    text, spec = sudoku_text(6, seed=5), "steps:n=4+noise:k=3,sigma=1"
+    with TestClient(create_app({"sudoku": models["sudoku"]})) as c:
+        body = c.post("/api/solve", json={"puzzle": text, "ttc": spec}).json()
+    pt = body["ttc"]["particles"]
+    assert (pt["count"], pt["shown"], pt["reference"]) == (3, [0, 1, 2], [True, False, False])
+    assert (pt["chosen"], pt["steps_total"], len(pt["steps"])) == (body["ttc"]["chosen"], 4, 4)
+    solver = models["sudoku"].solver
+    trace = solver.solve(text, ttc=spec).particles
+    answer = np.asarray(body["answer"])
+    for s in pt["steps"]:
+        for p in s["particles"]:
+            assert (
+                p["weight"] is None
+                and not p["dropped"]
+                and p["from"] == (p["id"] if s["index"] > 1 else None)
+            )
+            grid = answer.copy()
+            for r, col, v in p["cells"]:
+                grid[r, col] = v
+            assert np.array_equal(grid, solver.task.decode(trace.tokens[s["index"] - 1, p["id"]], (6, 6)))
+    assert pt["steps"][-1]["particles"][pt["chosen"]]["agrees"]
 
 
 def test_one_model_needs_no_name(models):

@@ -231,6 +231,16 @@ def test_a_particle_search_draws_its_particles(served, browser, tmp_path):
     browser.execute_script("document.getElementById('particles-panel').scrollIntoView();")
     browser.save_screenshot(str(tmp_path / "serve_particles.png"))
 
+    # noise trajectories draw the same strip: every particle its own lineage, none resampled away
+    Select(browser.find_element(By.ID, "ttc-preset")).select_by_value("noise:k=8,sigma=0.2")
+    browser.find_element(By.ID, "solve").click()
+    wait_for(browser, lambda d: "8 particles over 3 steps" in text_of(d, "particles-info"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#particles .particle-row[data-particle]")
+    assert [int(r.get_attribute("data-particle")) for r in rows] == list(range(8))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#particles .mini")) == 8 * N_SUP
+    assert browser.find_elements(By.CSS_SELECTOR, "#particles .mini.dropped") == []
+    assert not any(e.text for e in browser.find_elements(By.CSS_SELECTOR, "#particles .from"))
+
     Select(browser.find_element(By.ID, "ttc-preset")).select_by_value("")
     browser.find_element(By.ID, "solve").click()
     wait_for(browser, lambda d: not d.find_element(By.ID, "particles-panel").is_displayed())

@@ -267,3 +267,84 @@ def test_cli_lists_rejected_lines(tmp_path, nine_by_nine):
     )
     assert result.exit_code == 0, result.output
     assert f"rejected 1 puzzle(s):\n  {path}:5: no solution" in result.output
+
+
+def originals(split) -> list[str]:
+    """Each group's original puzzle (the first of the group), as text, in split order."""
+    return [format_grid(decoded(split, [int(split.group_indices[g])])[0][0]) for g in range(split.num_groups)]
+
+
+def test_file_builder_holds_val_puzzles_out_of_training_by_seed(tmp_path, nine_by_nine):
+    path = write_hub_csv(tmp_path / "p.csv", nine_by_nine[:16])
+    kw = {"test_fraction": 0.25, "train_count": 10, "num_aug": 1, "seed": 4}
+    plain = build_from_files(tmp_path / "a", path, **kw)
+    report = build_from_files(tmp_path / "b", path, val_count=3, **kw)
+    assert report.counts == {"train_puzzles": 7, "train_examples": 14, "test_puzzles": 4, "val_puzzles": 3}
+    assert plain.counts["train_puzzles"] == 10 and "val_puzzles" not in plain.counts
+    a, b = (lambda name, root=root: open_split(root, name) for root in (tmp_path / "a", tmp_path / "b"))
+    assert originals(a("test")) == originals(b("test"))  # the test split does not change with val_count
+    val = b("val")
+    assert_valid_sudoku_split(val, num_aug=0)
+    held, kept, before = originals(val), originals(b("train")), originals(a("train"))
+    assert sorted(held + kept) == sorted(before) and not set(held) & set(kept)  # a partition of the 10
+    assert kept == [q for q in before if q not in held]  # training order kept
+    assert b("train").metadata.build["options"]["val_count"] == 3
+    other = build_from_files(tmp_path / "c", path, val_count=3, **{**kw, "seed": 5})
+    assert other.counts["val_puzzles"] == 3 and originals(open_split(tmp_path / "c", "val")) != held
+    with pytest.raises(InputError, match="val_count=10 leaves no training puzzle"):
+        build_from_files(tmp_path / "d", path, val_count=10, **kw)
+    assert not (tmp_path / "d").exists()
+
+
+def test_hub_builder_holds_val_puzzles_out_of_the_subsample(tmp_path, monkeypatch, nine_by_nine):
+    import huggingface_hub
+
+    files = {
+        "train.csv": write_hub_csv(tmp_path / "train.csv", nine_by_nine[:20]),
+        "test.csv": write_hub_csv(tmp_path / "test.csv", nine_by_nine[20:]),
+    }
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo, name, **k: files[name])
+    build_from_hub(tmp_path / "a", subsample=6, num_aug=0, seed=3)
+    report = build_from_hub(tmp_path / "b", subsample=6, num_aug=0, seed=3, val_count=2)
+    assert report.counts == {"train_puzzles": 4, "train_examples": 4, "test_puzzles": 4, "val_puzzles": 2}
+    held, kept = originals(open_split(tmp_path / "b", "val")), originals(open_split(tmp_path / "b", "train"))
+    assert sorted(held + kept) == sorted(originals(open_split(tmp_path / "a", "train")))
+    ratings = np.load(tmp_path / "b" / "val" / "ratings.npy")
+    by_text = {format_grid(q): r for q, _, r in nine_by_nine[:20]}
+    assert ratings.tolist() == [by_text[q] for q in held]  # each val puzzle keeps its CSV rating
+
+
+def test_cli_val_count_for_generated_and_file_puzzles(tmp_path, nine_by_nine):
+    runner = CliRunner()
+    args = [
+        "data",
+        "sudoku",
+        "--source",
+        "generate",
+        "--size",
+        "4",
+        "--train-count",
+        "5",
+        "--test-count",
+        "3",
+    ]
+    plain = runner.invoke(app, [*args[:2], str(tmp_path / "a"), *args[2:], "--num-aug", "0"])
+    result = runner.invoke(
+        app, [*args[:2], str(tmp_path / "b"), *args[2:], "--num-aug", "0", "--val-count", "2"]
+    )
+    assert plain.exit_code == 0 and result.exit_code == 0, result.output
+    assert "5 training puzzles -> 5 examples, 3 test puzzles, 2 validation puzzles (val/)" in result.output
+    assert "validation" not in plain.output
+    for name in ("train", "test"):  # generated: the next puzzles after the training ones, the rest unchanged
+        assert originals(open_split(tmp_path / "a", name)) == originals(open_split(tmp_path / "b", name))
+    assert open_split(tmp_path / "b", "val").num_groups == 2
+    path = write_hub_csv(tmp_path / "p.csv", nine_by_nine[:8])
+    from_file = runner.invoke(
+        app,
+        ["data", "sudoku", str(tmp_path / "f"), "-s", "file", "--file", path, "--test-fraction", "0.25",
+         "--num-aug", "0", "--val-count", "2"],
+    )  # fmt: skip
+    assert from_file.exit_code == 0, from_file.output
+    assert "4 training puzzles -> 4 examples, 2 test puzzles, 2 validation puzzles" in from_file.output
+    refused = runner.invoke(app, [*args[:2], str(tmp_path / "c"), *args[2:], "--val-count", "-1"])
+    assert refused.exit_code == 2 and "--val-count" in refused.output

@@ -1,5 +1,6 @@
 """A particle search's particles step by step (``ParticleTrace``): the ancestry the particle filter keeps,
-lineage over a subset of steps, the capped JSON of ``trm serve``, and ``trm solve --trace --ttc smc:...``."""
+lineage over a subset of steps, noise trajectories as particles never resampled, the capped JSON of
+``trm serve``, and ``trm solve --trace --ttc smc:...``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from trm.cli import app
 from trm.data.sudoku import format_grid, generate
 from trm.inference.solver import Solver
 from trm.inference.ttc import TTCRunner, parse_spec
-from trm.inference.ttc.particle_trace import ParticleTrace, summary_lines
+from trm.inference.ttc.particle_trace import ParticleTrace, summary_lines, trace_from_candidates
 from trm.serve.particles_json import particles_json, shown_particles, shown_steps
 from ttc_helpers import sudoku_tokens, tiny_model
 
@@ -58,6 +59,23 @@ def test_a_gated_search_keeps_its_particles_after_the_plain_pass_and_the_probe(m
     assert np.array_equal(
         c.parent[:, ~c.searched], np.broadcast_to(np.arange(6), c.parent[:, ~c.searched].shape)
     )
+
+
+def test_noise_trajectories_are_particles_that_are_never_resampled(model):
+    c = candidates(model, "steps:n=4+augment:k=2+noise:k=3,sigma=1")
+    ran = np.ones(6, dtype=bool)
+    t = trace_from_candidates(c, 1, ran, chosen=4)
+    assert (t.count, t.steps, t.chosen, t.resampled) == (6, 4, 4, False)
+    assert np.array_equal(t.tokens, c.every[:, 1]) and np.array_equal(t.q, c.every_q[:, 1])
+    assert np.array_equal(t.parent, np.broadcast_to(np.arange(6), (4, 6)))  # each continues itself
+    assert t.group.tolist() == [-1, 0, 0, -1, 1, 1]  # trajectory 0 of each copy: noise-free, the reference
+    assert np.isnan(t.weights()).all()  # nothing resampled by them: no weights
+    assert not t.dropped(np.arange(4)).any() and np.array_equal(t.ancestors([0, 3])[1], np.arange(6))
+    lines = summary_lines(t)
+    assert lines[0].startswith("particles: 6 noise trajectories, never resampled (chosen: 4; 2 noise-free)")
+    assert len(lines) == 2 + 4 and not any("resampled away" in line for line in lines)
+    with pytest.raises(ValueError, match="smc"):  # one trajectory per copy: no particles to trace
+        trace_from_candidates(candidates(model, "augment:k=2"), 0, np.ones(2, dtype=bool), chosen=0)
 
 
 def synthetic_trace() -> ParticleTrace:

@@ -71,6 +71,15 @@ def sudoku(
         int | None,
         typer.Option(min=1, help="Test puzzles. generate: required; hub: seeded sub-sample (default all)."),
     ] = None,
+    val_count: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Validation puzzles, a `val` split held out from training (a target-accuracy stop reads it, "
+            "not the test split): generate: the next N puzzles after the training ones, train and test "
+            "unchanged; hub, file: N of the training puzzles (after --train-count), drawn by --seed.",
+        ),
+    ] = 0,
     num_aug: Annotated[
         int | None,
         typer.Option(
@@ -119,6 +128,7 @@ def sudoku(
     \b
     Examples:
       trm data sudoku data/sudoku6 -s generate --size 6 --train-count 1000 --test-count 500
+      trm data sudoku data/sudoku6v -s generate --size 6 --train-count 1000 --test-count 500 --val-count 200
       trm data sudoku data/mine -s file --file puzzles.csv --num-aug 100
       trm data sudoku data/sudoku-extreme -s hub      # the papers' 1,000 x 1,000 set
       trm data sudoku data/sudoku6 --show 3
@@ -138,7 +148,7 @@ def sudoku(
 def _build(*, source: Source, out: Path, num_aug: int | None, **o):
     from trm.data.sudoku import build
 
-    common = {"seed": o["seed"], "force": o["force"], "progress": True}
+    common = {"seed": o["seed"], "force": o["force"], "progress": True, "val_count": o["val_count"]}
     if source is Source.hub:
         return build.build_from_hub(
             out,
@@ -184,7 +194,9 @@ def _print_report(report) -> None:
     c = report.counts
     typer.echo(
         f"wrote {report.out}: {c['train_puzzles']} training puzzles -> {c['train_examples']} examples, "
-        f"{c['test_puzzles']} test puzzles, in {report.seconds:.1f} s"
+        f"{c['test_puzzles']} test puzzles"
+        + (f", {c['val_puzzles']} validation puzzles (val/)" if "val_puzzles" in c else "")
+        + f", in {report.seconds:.1f} s"
     )
     train, test = report.ratings["train"], report.ratings["test"]
     bins = {(b["min"], b["max"]) for r in (train, test) for b in r["histogram"]}

@@ -58,7 +58,9 @@ class StepOut(BaseModel):
 class ParticleOut(BaseModel):
     id: int = Field(description="The particle's index (0 to count - 1).")
     p_halt: float | None = Field(description="sigmoid of its halting signal after this step.")
-    weight: float | None = Field(description="Its resampling weight; null for a reference particle.")
+    weight: float | None = Field(
+        description="Its resampling weight; null for a reference particle and for noise trajectories."
+    )
     from_: int | None = Field(
         alias="from", description="The particle it descends from at the previous step shown (null: first)."
     )
@@ -88,7 +90,9 @@ class TTCOut(BaseModel):
     chosen: int
     calls: int
     searched: bool = Field(True, description="False: a gate kept the plain answer; the search did not run.")
-    particles: ParticlesOut | None = Field(None, description="A particle search's particles, step by step.")
+    particles: ParticlesOut | None = Field(
+        None, description="A particle search's particles (or noise trajectories'), step by step."
+    )
 
 
 class SolveResponse(BaseModel):

@@ -1,4 +1,5 @@
-"""A particle search's trajectories as compact JSON, for the page's particle strip (``ttc.particles``).
+"""A particle search's trajectories as compact JSON, for the page's particle strip (``ttc.particles``);
+``noise:k=K`` trajectories go out the same way, as particles never resampled.
 
 Design choices:
 
@@ -14,7 +15,9 @@ Design choices:
   ``dropped`` says that it leaves no descendant at the next step shown (resampled away). Both compose the
   parents of the steps not shown (:meth:`~trm.inference.ttc.particle_trace.ParticleTrace.ancestors`).
 - ``weight`` is the resampling weight (p_halt normalised over the particle's group); null for a reference
-  particle, which is never resampled. Non-finite numbers go out as null (JSON has no NaN).
+  particle, which is never resampled, and for every noise trajectory (nothing resamples them, so ``from``
+  is always the particle itself and ``dropped`` false). Non-finite numbers go out as null (JSON has no
+  NaN).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ Design choices:
   413 for a body over the limit, 422 for a puzzle that is malformed or does not fit the model, 429 when
   too many solves are waiting. Nothing a client sends should reach the model unchecked.
 - ``q_halt`` values that are not finite go out as ``null`` (JSON has no NaN).
-- A particle search's particles go out capped (``max_particles_shown`` x ``max_particle_steps_shown``),
-  as cells that differ from the answer (:mod:`trm.serve.particles_json`).
+- A particle search's particles (and noise trajectories) go out capped (``max_particles_shown`` x
+  ``max_particle_steps_shown``), as cells that differ from the answer (:mod:`trm.serve.particles_json`).
 """
 
 from __future__ import annotations
@@ -164,7 +164,8 @@ def solution_json(served: ServedModel, solution: Solution, limits: Limits | None
     With test-time compute the steps are the chosen candidate's, and ``ttc`` says how many candidates
     there were (the trajectories that ran: a gate's plain-answer placeholders are not counted), which one
     was chosen, the network calls spent and whether the search ran (False: a gate kept the plain answer);
-    a particle search adds ``particles`` (capped by ``limits``, see :mod:`trm.serve.particles_json`)."""
+    a particle search or noise trajectories add ``particles`` (capped by ``limits``, see
+    :mod:`trm.serve.particles_json`)."""
     extra = {}
     if getattr(solution, "candidates", None):
         extra["ttc"] = {

@@ -10,8 +10,9 @@ Design choices:
   random symmetries (:func:`~trm.data.sudoku.augment_batch`, vectorised over the variants); each puzzle has
   one example. A test puzzle is its own group and is never augmented.
 - Seeded throughout: the sub-sampling draws from ``default_rng([seed, 0])``, the train/test split from
-  ``[seed, 1]``, the augmentations from ``[seed, 2]``. No time stamps or output paths are written, so two
-  builds with the same inputs and seed are byte-identical, file by file.
+  ``[seed, 1]``, the augmentations from ``[seed, 2]``, the validation puzzles held out of the training
+  ones (``val_count``, hub and files; after the sub-sample) from ``[seed, 3]``. No time stamps or output
+  paths are written, so two builds with the same inputs and seed are byte-identical, file by file.
 - Each split also stores ``ratings.npy`` [G] int64: the rating of each group's original puzzle (-1 when
   unknown); the folder's ``ratings.json`` and each split's ``build["ratings"]`` hold a summary with a
   histogram. Sudoku-Extreme's ratings are tdoku backtracks; ours (files without ratings, the generator) are
@@ -177,14 +178,17 @@ def build_from_hub(
     cache_dir: str | None = None,
     force: bool = False,
     progress: bool = False,
+    val_count: int = 0,
 ) -> BuildReport:
     """The papers' Sudoku-Extreme set: ``subsample`` training puzzles (seeded; None: all) with ``num_aug``
     augmentations each, and the test set (all of it, or a seeded ``test_limit`` rows in file order).
-    ``min_difficulty`` keeps only training rows rated at least that (tdoku backtracks)."""
+    ``min_difficulty`` keeps only training rows rated at least that (tdoku backtracks). ``val_count``
+    of the sub-sampled training puzzles, drawn by ``seed``, go to a ``val`` split instead."""
     from huggingface_hub import hf_hub_download
 
     start = time.perf_counter()
     check_output(out, force)
+    _check_val_count(val_count)
     files = {
         s: hf_hub_download(repo_id, f"{s}.csv", repo_type="dataset", cache_dir=cache_dir)
         for s in ("train", "test")
@@ -205,15 +209,18 @@ def build_from_hub(
             return np.arange(len(ratings))
         return np.sort(np.random.default_rng([seed, 1]).choice(len(ratings), test_limit, replace=False))
 
-    train = read_hub_csv(files["train"], pick_train)
+    train, val = hold_out(read_hub_csv(files["train"], pick_train), val_count, seed)
     test = read_hub_csv(files["test"], pick_test if test_limit is not None else None)
     build = {
         "source": f"hub:{repo_id}",
         "rating_kind": "tdoku backtracks (from the CSV)",
-        "options": {"subsample": subsample, "test_limit": test_limit, "min_difficulty": min_difficulty},
-    }
+        "options": {
+            "subsample": subsample, "test_limit": test_limit, "min_difficulty": min_difficulty,
+            "val_count": val_count,
+        },
+    }  # fmt: skip
     counts, ratings = write_dataset(
-        out, train, test, num_aug=num_aug, seed=seed, build=build, force=force, progress=progress
+        out, train, test, num_aug=num_aug, seed=seed, build=build, force=force, progress=progress, val=val
     )
     return BuildReport(Path(out), counts, ratings, [], time.perf_counter() - start)
 
@@ -221,6 +228,25 @@ def build_from_hub(
 # -- (b) local text or CSV files ----------------------------------------------------------------------------
 def _take(pairs: Pairs, rows: np.ndarray) -> Pairs:
     return Pairs(pairs.questions[rows], pairs.answers[rows], pairs.ratings[rows])
+
+
+def _check_val_count(val_count: int) -> None:
+    if val_count < 0:
+        raise InputError(f"val_count must be >= 0, got {val_count}")
+
+
+def hold_out(train: Pairs, val_count: int, seed: int) -> tuple[Pairs, Pairs | None]:
+    """(the training puzzles left, ``val_count`` of them drawn by ``seed`` or None when 0), both in their
+    original order; at least one training puzzle must remain."""
+    _check_val_count(val_count)
+    if not val_count:
+        return train, None
+    m = len(train.questions)
+    if val_count >= m:
+        raise InputError(f"val_count={val_count} leaves no training puzzle (there are {m})")
+    chosen = np.zeros(m, dtype=bool)
+    chosen[np.random.default_rng([seed, 3]).choice(m, size=val_count, replace=False)] = True
+    return _take(train, np.flatnonzero(~chosen)), _take(train, np.flatnonzero(chosen))
 
 
 def build_from_files(
@@ -235,13 +261,17 @@ def build_from_files(
     strict: bool = False,
     force: bool = False,
     progress: bool = False,
+    val_count: int = 0,
 ) -> BuildReport:
     """Puzzles from local files (one per line, grids, or ``source,question,answer,rating`` CSV).
 
     Without ``test_path`` a seeded ``test_fraction`` of the training file is held out. ``train_count``
-    keeps a seeded sub-sample of the training puzzles. Rejected puzzles are returned in the report."""
+    keeps a seeded sub-sample of the training puzzles; ``val_count`` of those, drawn by ``seed``, go to a
+    ``val`` split instead (so the test split does not change with it). Rejected puzzles are returned in
+    the report."""
     start = time.perf_counter()
     check_output(out, force)
+    _check_val_count(val_count)
     train, train_lines, rejected = check_file(train_path, strict=strict, progress=progress)
     if test_path is not None:
         test, _, test_rejected = check_file(test_path, strict=strict, progress=progress)
@@ -272,6 +302,7 @@ def build_from_files(
                 np.random.default_rng([seed, 0]).choice(len(train.questions), train_count, replace=False)
             ),
         )
+    train, val = hold_out(train, val_count, seed)
     build = {
         "source": "file",
         "rating_kind": "from the file where given, else trm.data.sudoku.rate guesses",
@@ -280,12 +311,13 @@ def build_from_files(
             "test_path": None if test_path is None else str(test_path),
             "test_fraction": None if test_path is not None else test_fraction,
             "train_count": train_count,
+            "val_count": val_count,
         },
         "rejected": len(rejected),
     }
     counts, ratings = write_dataset(
         out, train, test, num_aug=num_aug, seed=seed, build=build, force=force, progress=progress,
-        rejected=rejected,
+        rejected=rejected, val=val,
     )  # fmt: skip
     return BuildReport(Path(out), counts, ratings, rejected, time.perf_counter() - start)
 
@@ -354,8 +386,7 @@ def build_from_generator(
         if min_rating is None and max_rating is None
         else (lo if max_rating is None else (lo, max_rating))
     )
-    if val_count < 0:
-        raise ValueError(f"val_count must be >= 0, got {val_count}")
+    _check_val_count(val_count)
     need = test_count + train_count + val_count
     found: dict[bytes, Any] = {}
     with tqdm(total=need, desc="generate", unit="puzzle", disable=not progress) as bar:

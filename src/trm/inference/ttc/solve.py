@@ -11,7 +11,8 @@ candidates here: ``candidates`` holds the trajectories that ran, and ``searched`
 did.
 
 A particle search (``smc:...``) also keeps its particles step by step (``particles``, a
-:class:`~trm.inference.ttc.particle_trace.ParticleTrace` over the same candidates, the chosen one marked).
+:class:`~trm.inference.ttc.particle_trace.ParticleTrace` over the same candidates, the chosen one marked);
+so do several noise trajectories (``noise:k=K``, K > 1), as particles that are never resampled.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from trm.inference.trace import Puzzle, Solution, build_solution
 from trm.inference.ttc.engine import TTCRunner, rule_verdicts
-from trm.inference.ttc.particle_trace import ParticleTrace, trace_from_candidates
+from trm.inference.ttc.particle_trace import ParticleTrace, has_particles, trace_from_candidates
 from trm.inference.ttc.spec import TTCSpec, parse_spec
 
 
@@ -46,7 +47,7 @@ class TTCSolution(Solution):
     calls: int = 0  # network calls spent on the puzzle
     spec: TTCSpec | None = None
     searched: bool = True  # False: a gate kept the plain answer and the search did not run
-    particles: ParticleTrace | None = None  # smc: every particle after every step (None otherwise)
+    particles: ParticleTrace | None = None  # smc or noise:k>1: every particle after every step, else None
 
 
 def solve_with_ttc(
@@ -111,7 +112,7 @@ def solve_with_ttc(
         calls=int(cands.calls[0]),
         spec=spec,
         searched=bool(cands.searched[0]) if cands.searched is not None else True,
-        particles=trace_from_candidates(cands, 0, ran, chosen) if spec.smc else None,
+        particles=trace_from_candidates(cands, 0, ran, chosen) if has_particles(spec) else None,
     )
 
 
