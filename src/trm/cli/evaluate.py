@@ -17,7 +17,13 @@ from trm.cli.checkpoint_args import (
     VerifyOption,
     load_options,
 )
+from trm.cli.inference_args import DeviceOption, ttc_option
 from trm.cli.threads_arg import ThreadsOption
+
+TtcOption = ttc_option(
+    "noise:k=16,sigma=0.2,select=q  augment:k=8,select=vote  steps:n=32,exit=q  augment:k=4+noise:k=4  "
+    "smc:k=8,sigma=1,gate=q (docs/ttc.md). Scores q, vote, wvote and verify at once."
+)
 
 
 def _tables(metrics: dict[str, float]):
@@ -68,15 +74,7 @@ def evaluate(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Evaluate only the first K puzzles.")
     ] = None,
-    ttc: Annotated[
-        str | None,
-        typer.Option(
-            "--ttc",
-            help="Test-time compute spec, e.g. noise:k=16,sigma=0.2,select=q  augment:k=8,select=vote  "
-            "steps:n=32,exit=q  augment:k=4+noise:k=4  smc:k=8,sigma=1,gate=q (docs/ttc.md). "
-            "Scores q, vote, wvote and verify at once.",
-        ),
-    ] = None,
+    ttc: TtcOption = None,
     diagnose: Annotated[
         bool,
         typer.Option(
@@ -87,7 +85,7 @@ def evaluate(
         int | None,
         typer.Option("--batch-size", min=1, help="Slots per batch (default: config eval.batch_size)."),
     ] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
+    device: DeviceOption = "auto",
     ema: Annotated[
         bool, typer.Option("--ema/--no-ema", help="Use the EMA weights when the checkpoint has them.")
     ] = True,

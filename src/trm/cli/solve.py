@@ -15,7 +15,10 @@ from trm.cli.checkpoint_args import (
     VerifyOption,
     load_options,
 )
+from trm.cli.inference_args import DeviceOption, ttc_option
 from trm.cli.threads_arg import SolveThreadsOption
+
+TtcOption = ttc_option("noise:k=16,sigma=0.2 or augment:k=8,select=vote.")
 
 
 def solve(
@@ -44,17 +47,12 @@ def solve(
     gif: Annotated[
         Path | None, typer.Option("--gif", help="Animate the steps into this GIF (one frame per step).")
     ] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
+    device: DeviceOption = "auto",
     puzzle_id: Annotated[
         int, typer.Option("--puzzle-id", help="Puzzle identifier (ARC: the task variant's id).")
     ] = 0,
     verify: VerifyOption = True,
-    ttc: Annotated[
-        str | None,
-        typer.Option(
-            "--ttc", help="Test-time compute spec, e.g. noise:k=16,sigma=0.2 or augment:k=8,select=vote."
-        ),
-    ] = None,
+    ttc: TtcOption = None,
     arch: ArchOption = None,
     arch_config: ArchConfigOption = None,
     step: StepOption = None,

@@ -26,7 +26,9 @@ Design choices (the TRM paper's training recipe, arXiv 2510.04871, and its refer
 - ``train.target_accuracy``: the eval split (a validation split, ``trm quickstart``) is evaluated every
   ``target_every`` steps from half the planned steps (or half of ``max_minutes``, whichever comes
   first) on; the run stops when it reaches the target, or goes on past its planned steps (at the final
-  lr) up to ``target_max_steps`` while it has not.
+  lr) up to ``target_max_steps`` while it has not. The stop rules: ``trm.training.stop_rules``.
+- The parts: ``run_data`` (splits, task evaluator), ``run_checkpoint`` (save, resume), ``metric_window``
+  (the log lines' sums), ``step_threads`` (``train.threads``), ``stop_rules``.
 - Multi-process (torchrun): see ``trm.training.distributed``; signals and the time budget are acted
   on at log steps there, so all ranks stop at the same step.
 """
@@ -45,18 +47,19 @@ import torch
 from tqdm.auto import tqdm
 
 from trm.checkpoints import run_dir as ckpt
-from trm.checkpoints.errors import CheckpointError
 from trm.config import ConfigError, RunConfig, save_config
-from trm.data.format import open_split
-from trm.data.tasks import find_task
 from trm.device import autocast, pick_device, pick_dtype
-from trm.threads import thread_tuner
 from trm.training import distributed as dist
+from trm.training import run_checkpoint
 from trm.training.ema import EMA
 from trm.training.logging import MetricsLogger, NullLogger, truncate_metrics
-from trm.training.losses import STAT_NAMES, deep_supervision_loss, summarize_stats
+from trm.training.losses import deep_supervision_loss
+from trm.training.metric_window import MetricWindow, bar_postfix
 from trm.training.optim import build_optimizers, lr_factor, set_lr, total_steps
-from trm.training.rng import preserved_rng, rng_state, seed_everything, set_rng_state
+from trm.training.rng import preserved_rng, seed_everything
+from trm.training.run_data import open_splits, task_evaluator
+from trm.training.step_threads import StepThreads
+from trm.training.stop_rules import over_budget, stop_reason, target_check_due
 from trm.training.stopping import StopSignals, TrainingInterrupted
 
 
@@ -67,29 +70,7 @@ class TrainResult:
     epoch: float
     metrics: dict[str, float] = field(default_factory=dict)  # final evaluation ({} if none ran)
     checkpoint: Path | None = None  # the last checkpoint written
-    # "epochs" | "max_steps" | "max_minutes" | "target_accuracy" | "target_max_steps" | "stop_at_step"
-    # | "interrupted"
-    stopped: str = ""
-
-
-def _task_evaluator(config: RunConfig, split) -> Any:
-    """The evaluator the dataset's task provides for the evaluation split (ARC: voting), or None."""
-    task = find_task(split.metadata.task, split.metadata)
-    if task is None:
-        return None
-    return task.evaluator(config.data.path, config.data.eval_split, pool_votes=config.eval.pool_votes)
-
-
-def _open_data(config: RunConfig):
-    if config.data.path is None:
-        raise ConfigError(
-            "data.path is not set: pass data.path=<dataset folder> (build one with `trm data ...`)"
-        )
-    root = Path(config.data.path)
-    for name in (config.data.train_split, config.data.eval_split):
-        if not (root / name).is_dir():
-            raise ConfigError(f"data.path={root}: split {name!r} not found (expected folder {root / name})")
-    return open_split(root, config.data.train_split), open_split(root, config.data.eval_split)
+    stopped: str = ""  # why it stopped: "max_steps", "target_accuracy", ... (trm.training.stop_rules)
 
 
 def _compiled(model: torch.nn.Module) -> torch.nn.Module:
@@ -113,14 +94,13 @@ class Trainer:
         from trm.models import build_model
 
         tc = config.train
-        self.train_split, self.eval_split = _open_data(config)
+        self.train_split, self.eval_split = open_splits(config)
         device = pick_device(tc.device)
         self.info = dist.init_distributed(device)
         self.device = dist.rank_device(device, self.info)
         self.dtype = pick_dtype(self.device, tc.dtype)
         self.progress = progress and self.info.is_main
-        self._threads_said: int | None = None  # the count last reported
-        self.threads = thread_tuner(tc.threads, self.device.type, on_choice=self._threads_chosen)
+        self.threads = StepThreads(tc.threads, self.device.type, self._say)
         self.out_dir = Path(config.out_dir)
         if tc.target_accuracy is not None and self.info.enabled:
             raise ConfigError("train.target_accuracy needs a single-process run (rank 0 alone evaluates)")
@@ -168,9 +148,7 @@ class Trainer:
         self.step, self.carry, self.seconds_before = 0, None, 0.0
         self.last_checkpoint: Path | None = None
         self.last_saved_step = -1
-        self.evaluator = _task_evaluator(
-            self.config, self.eval_split
-        )  # the task's own (ARC: voting), or None
+        self.evaluator = task_evaluator(self.config, self.eval_split)  # the task's own (ARC: voting), or None
         self.last_eval: tuple[int, dict[str, float]] | None = None  # (step, metrics) of the newest evaluation
         self.on_log: Any = None  # called as on_log(step, metrics) after each train log line
 
@@ -181,18 +159,9 @@ class Trainer:
             f"{self.loader.examples_per_epoch:,} examples/epoch"
         )
         if resume and existing is not None:
-            found, skipped = ckpt.latest_verified_checkpoint(self.out_dir)  # checksums of meta.json
-            for step_dir, reason in skipped:  # said even without progress output: a checkpoint was lost
-                if self.info.is_main:
-                    tqdm.write(
-                        f"resume: skipped {step_dir.name}, it does not verify: {reason}", file=sys.stderr
-                    )
-            if found is None:
-                raise CheckpointError(
-                    f"none of the {len(skipped)} checkpoints verifies; nothing to resume from",
-                    file=str(self.out_dir / "checkpoints"),
-                )
-            self._load(found)
+            found = run_checkpoint.newest_verified(self.out_dir, is_main=self.info.is_main)
+            run_checkpoint.restore(self, found)
+            self._say(f"resumed from {found} (step {self.step:,})")
         elif resume:
             self._say(f"resume: no checkpoint in {self.out_dir}; starting from scratch")
 
@@ -222,88 +191,12 @@ class Trainer:
         if self.progress:
             tqdm.write(msg, file=sys.stderr)
 
-    def _threads_chosen(self, count: int, rates: dict[int, float]) -> None:
-        if count != self._threads_said and self.threads is not None:
-            self._threads_said = count  # said when the count changes, not at every probe
-            self._say(f"threads: {self.threads.describe()}")
-
     @property
     def epoch(self) -> float:
         return self.step * self.config.train.global_batch_size / self.loader.examples_per_epoch
 
     def _seconds(self) -> float:
         return self.seconds_before + (time.monotonic() - self._t_start)
-
-    # -- state ------------------------------------------------------------------------------------------
-    def _rank_state(self) -> dict[str, Any]:
-        carry = None if self.carry is None else {k: v.detach().cpu() for k, v in self.carry.to_dict().items()}
-        return {"carry": carry, "rng": rng_state()}
-
-    def _save(self) -> Path | None:
-        """Checkpoint the current step (collective in multi-process runs: every rank calls it)."""
-        ranks = [self._rank_state()]
-        if self.info.enabled:
-            gathered: list[Any] | None = [None] * self.info.world_size if self.info.is_main else None
-            torch.distributed.gather_object(ranks[0], gathered, dst=0)
-            ranks = gathered or []
-        if self.info.is_main:
-            state = {
-                "step": self.step,
-                "optimizer": self.opt.state_dict(),
-                "sparse_optimizer": self.sparse_opt.state_dict() if self.sparse_opt else None,
-                "loader": self.loader.state_dict(),
-                "training_seconds": self._seconds(),
-                "world_size": self.info.world_size,
-                "ranks": ranks,
-            }
-            self.last_checkpoint = ckpt.save_checkpoint(
-                self.out_dir,
-                step=self.step,
-                epoch=self.epoch,
-                model=self.model,
-                config=self.config,
-                metadata=self.train_split.metadata,
-                ema_state=self.ema.model_state_dict(self.model) if self.ema else None,
-                state=state,
-            )
-        dist.barrier(self.info)
-        self.last_saved_step = self.step
-        return self.last_checkpoint
-
-    def _load(self, step_dir: Path) -> None:
-        from safetensors.torch import load_file
-
-        from trm.models.carry import Carry
-
-        state = ckpt.load_training_state(step_dir)
-        if state["world_size"] != self.info.world_size:
-            raise ConfigError(
-                f"{step_dir} was written by {state['world_size']} ranks; resume with the same number"
-            )
-        weights = load_file(str(step_dir / "model.safetensors"), device=str(self.device))
-        try:
-            self.model.load_state_dict(weights)
-        except RuntimeError as e:  # names or shapes differ: the config does not fit the checkpoint
-            from trm.training.misfit import misfit_error
-
-            raise misfit_error(step_dir, self.config, e) from None
-        if self.ema is not None:
-            ema_file = step_dir / "ema.safetensors"
-            if not ema_file.is_file():
-                raise ConfigError(f"{step_dir} has no EMA weights but train.ema is true")
-            ema_sd = load_file(str(ema_file), device=str(self.device))
-            self.ema.load_state_dict({n: ema_sd[n] for n in self.ema.names})
-        self.opt.load_state_dict(state["optimizer"])
-        if self.sparse_opt is not None:
-            self.sparse_opt.load_state_dict(state["sparse_optimizer"])
-        self.loader.load_state_dict(state["loader"])
-        self.step = int(state["step"])
-        self.seconds_before = float(state["training_seconds"])
-        mine = state["ranks"][self.info.rank]
-        self.carry = None if mine["carry"] is None else Carry.from_dict(mine["carry"]).to(self.device)
-        set_rng_state(mine["rng"])
-        self.last_checkpoint, self.last_saved_step = step_dir, self.step
-        self._say(f"resumed from {step_dir} (step {self.step:,})")
 
     # -- one optimizer step ------------------------------------------------------------------------------
     def _train_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -385,10 +278,10 @@ class Trainer:
         return metrics
 
     # -- the loop ---------------------------------------------------------------------------------------
-    def _log(self, window: torch.Tensor, steps: int, seconds: float, bar: tqdm) -> None:
-        """Reduce the window's metric sums (the one host sync per ``log_every`` steps) and log them."""
+    def _log(self, window: MetricWindow, bar: tqdm) -> None:
+        """Read the window's metric sums (the one host sync per ``log_every`` steps) and log them."""
         tc = self.config.train
-        metrics = summarize_stats(dist.all_reduce_sum(window.clone(), self.info).tolist(), steps)
+        metrics, steps, seconds = window.take(self.info)
         metrics["lr"] = self.lr
         metrics["examples_per_s"] = steps * tc.global_batch_size / max(seconds, 1e-9)
         metrics["train_seconds"] = self._seconds()  # wall clock of the run so far (resumes included)
@@ -397,34 +290,17 @@ class Trainer:
         self.logger.log("train", self.step, self.epoch, metrics)
         if self.on_log is not None:
             self.on_log(self.step, metrics)
-        postfix = {"loss": f"{metrics['loss']:.4f}", "acc": f"{metrics.get('all_token_accuracy', 0.0):.3f}"}
-        if "exact_accuracy" in metrics:
-            postfix["exact"] = f"{metrics['exact_accuracy']:.3f}"
-        bar.set_postfix(postfix, refresh=False)
+        bar.set_postfix(bar_postfix(metrics), refresh=False)
 
     def _stop_reason(self, signals: StopSignals, log_now: bool, stop_at_step: int | None) -> str:
         tc = self.config.train
-        over_time = tc.max_minutes is not None and self._seconds() >= tc.max_minutes * 60
+        over_time = over_budget(tc, self._seconds())
         got_signal = signals.received is not None
         if self.info.enabled:  # decide together, at log steps only (a collective)
             over_time = log_now and dist.any_rank(over_time, self.info, self.device)
             got_signal = log_now and dist.any_rank(got_signal, self.info, self.device)
-        if got_signal:
-            return "interrupted"
-        if over_time:
-            return "max_minutes"
-        last = self.total
-        if tc.target_accuracy is not None:  # a reached target stops; a missed one may extend the run
-            if self._fresh_eval().get("exact_accuracy", 0.0) >= tc.target_accuracy:
-                return "target_accuracy"
-            last = max(self.total, tc.target_max_steps or 0)
-        if self.step >= last:
-            if last > self.total:
-                return "target_max_steps"
-            return "max_steps" if tc.max_steps is not None and self.total == tc.max_steps else "epochs"
-        if stop_at_step is not None and self.step >= stop_at_step:
-            return "stop_at_step"
-        return ""
+        return stop_reason(tc, step=self.step, total=self.total, interrupted=got_signal, over_time=over_time,
+                           fresh=self._fresh_eval(), stop_at_step=stop_at_step)  # fmt: skip
 
     def _fresh_eval(self) -> dict[str, float]:
         """The metrics of an evaluation at the current step, or {}."""
@@ -433,12 +309,7 @@ class Trainer:
     def _eval_due(self) -> bool:
         """True when this step crossed a multiple of ``eval_interval`` epochs, or a target check is due."""
         tc = self.config.train
-        spent = tc.max_minutes is not None and self._seconds() >= tc.max_minutes * 30  # half the budget
-        if (
-            tc.target_accuracy is not None
-            and (self.step >= self.total // 2 or spent)  # the plan's (or the time budget's) second half on
-            and (self.step % tc.target_every == 0 or self.step == self.total)
-        ):
+        if target_check_due(tc, self.step, self.total, self._seconds()):
             return True
         if not tc.eval_interval:
             return False
@@ -448,15 +319,14 @@ class Trainer:
 
     def run(self, stop_at_step: int | None = None) -> TrainResult:
         tc = self.config.train
-        window = torch.zeros(len(STAT_NAMES), device=self.device)  # metric sums since the last log
-        window_steps, self.lr = 0, tc.lr
+        self.lr = tc.lr
         # A time budget makes the bar count seconds (the step count it allows is unknown in advance).
         budget = tc.max_minutes * 60 if tc.max_minutes else None
         bar = tqdm(total=round(budget) if budget else self.total, initial=0 if budget else self.step,
                    desc=self.config.name, unit="s" if budget else "step",
                    disable=not self.progress, dynamic_ncols=True)  # fmt: skip
         self._t_start = time.monotonic()
-        t_window = time.perf_counter()
+        window = MetricWindow(self.device)  # metric sums since the last log
         at_boundary, warmed = True, False
         try:
             with StopSignals() as signals:
@@ -464,37 +334,33 @@ class Trainer:
                 while not stopped:
                     at_boundary = False
                     t_step = time.perf_counter()
-                    window += self._train_step(next(self.loader))
+                    window.add(self._train_step(next(self.loader)))
                     at_boundary = True
-                    if self.threads is not None and warmed:  # the run's first step warms up
+                    if warmed:  # the run's first step warms up
                         per_rank = tc.global_batch_size // self.info.world_size
                         self.threads.observe(per_rank, time.perf_counter() - t_step)
                     warmed = True
-                    window_steps += 1
                     bar.update(int(min(self._seconds(), budget)) - bar.n if budget else 1)  # whole seconds
                     log_now = self.step % tc.log_every == 0
                     if log_now:
-                        now = time.perf_counter()
-                        self._log(window, window_steps, now - t_window, bar)
-                        window.zero_()
-                        window_steps, t_window = 0, now
+                        self._log(window, bar)
                     # Evaluate before deciding to stop (a target stops on it); a signal skips it (ranks
                     # decide together on signals at log steps only: there every rank evaluates).
                     if self._eval_due() and (self.info.enabled or signals.received is None):
-                        self._save()
+                        run_checkpoint.save(self)
                         self._evaluate()
                     elif tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
-                        self._save()
+                        run_checkpoint.save(self)
                     stopped = self._stop_reason(signals, log_now, stop_at_step)
         except KeyboardInterrupt:  # a second signal, or one outside the handler: save if between steps
             bar.close()
             if at_boundary and not self.info.enabled and self.step != self.last_saved_step:
-                self._save()
+                run_checkpoint.save(self)
             self.logger.close()
             raise TrainingInterrupted(self.last_checkpoint) from None
         bar.close()
         if self.step != self.last_saved_step:
-            self._save()
+            run_checkpoint.save(self)
         if stopped == "interrupted":
             self.logger.close()
             raise TrainingInterrupted(self.last_checkpoint)
