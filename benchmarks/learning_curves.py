@@ -9,7 +9,7 @@ the last point is the recipe's result for the budget.
 
     .venv/bin/python benchmarks/learning_curves.py --task sudoku6 --minutes 4
     .venv/bin/python benchmarks/learning_curves.py --task sudoku9 --minutes 30
-    .venv/bin/python benchmarks/learning_curves.py --task maze:11 --minutes 30      # 11x11 mazes
+    .venv/bin/python benchmarks/learning_curves.py --task maze:9 --minutes 25       # or maze:11
     .venv/bin/python benchmarks/learning_curves.py --task rule:gravity --minutes 5     # 6x6 boards
     .venv/bin/python benchmarks/learning_curves.py --task rule:life:8 --minutes 5      # 8x8 boards
     .venv/bin/python benchmarks/learning_curves.py --task sudoku6 --minutes 0.3 --small   # smoke run
@@ -56,7 +56,7 @@ SMALL = {"--train-count": "300", "--test-count": "50"}  # --small: a smoke run o
 def task_spec(task: str, out: Path, small: bool) -> tuple[list[str], str, int]:
     """The builder's argv (after ``trm data``), the recipe and the checkpoint interval for ``task``."""
     key, _, rest = task.partition(":")
-    rule, _, size = rest.partition(":") if key == "rule" else ("", "", rest or "11")
+    rule, _, size = rest.partition(":") if key == "rule" else ("", "", rest or "9")
     if key not in TASKS or (key == "rule") != bool(rule) or not (size or "6").isdigit():
         sys.exit(f"--task {task!r}: expected one of sudoku6, sudoku9, maze[:SIDE], rule:NAME[:SIZE]")
     args, recipe, every = TASKS[key]

@@ -22,7 +22,7 @@ TINY = ["train.max_steps=4", "model.hidden_size=16", "model.halt_max_steps=2", "
     ("task", "counts", "recipe", "shape"),
     [
         ("sudoku9", ["--train-puzzles", "12", "--num-aug", "1"], "sudoku9_cpu", (9, 9)),
-        ("maze", ["--train-puzzles", "12"], "maze_cpu", (11, 11)),
+        ("maze", ["--train-puzzles", "12"], "maze_cpu", (9, 9)),
         ("grid:{file}", ["--val-puzzles", "4"], "grid_tiny", (4, 4)),
     ],
 )

@@ -1,6 +1,6 @@
 """``trm quickstart``: from nothing to a trained, evaluated, visualised tiny TRM on a CPU.
 
-``--task`` picks the task (:mod:`trm.cli.quickstart_tasks`: 6x6 Sudoku by default, 9x9 Sudoku, 11x11
+``--task`` picks the task (:mod:`trm.cli.quickstart_tasks`: 6x6 Sudoku by default, 9x9 Sudoku, 9x9
 mazes, or your own grid examples); the four steps are the same for each:
 
 1. build the dataset (for 6x6 Sudoku: minimal puzzles, unique solutions, >= 18 blanks) with a held-out
@@ -113,7 +113,7 @@ def quickstart(
     task: Annotated[
         str,
         typer.Option(
-            help="sudoku6 (~4 min on 2 cores), sudoku9 (30 min), maze (11x11, 30 min) or grid:FILE "
+            help="sudoku6 (~4 min on 2 cores), sudoku9 (30 min), maze (9x9, 30 min) or grid:FILE "
             "(your examples as `trm data grids` reads them, 6 min).",
         ),
     ] = DEFAULT_TASK,

@@ -61,7 +61,8 @@ RULES: tuple[Rule, ...] = (
         "maze",
         15,
         "maze_cpu",
-        "the CPU maze recipe; maze_cpu.yaml records what it reaches",
+        "80.5% valid shortest paths (64.5% exact) on generated 9x9 mazes after 25 min on 2 shared "
+        "cores, still rising; 0% on 11x11 mazes after 30 min (docs/learning.md)",
         gpu_recipe="maze_1gpu",
     ),
     Rule(
