@@ -30,13 +30,20 @@ How to run (a separate venv keeps the project's .venv untouched)::
     python3 -m venv /tmp/peers
     /tmp/peers/bin/pip install torch==2.13.0 tiny-recursive-model
     # nano-trm pins Requires-Python ==3.12.1 and its dependencies pull a CUDA torch: install it bare
-    /tmp/peers/bin/pip download --no-deps nano-trm -d /tmp/peers/wheels
+    /tmp/peers/bin/pip download --no-deps --python-version 3.12 nano-trm -d /tmp/peers/wheels
     /tmp/peers/bin/pip install --no-deps --ignore-requires-python /tmp/peers/wheels/nano_trm-*.whl
     /tmp/peers/bin/pip install lightning einops scikit-learn "scipy<1.17" omegaconf hydra-core \
         --only-binary :all: --no-binary antlr4-python3-runtime
     /tmp/peers/bin/pip install pydantic pyyaml typer rich tqdm safetensors
     echo /work/main/src > /tmp/peers/lib/python3.11/site-packages/trm-src.pth   # our package, no copy
     /tmp/peers/bin/python benchmarks/compare.py --batch 64 --steps 2 --warmup 1 --dtypes float32
+
+(To reuse the project's torch instead of installing it again, make the venv and write the project
+venv's site-packages path into a ``.pth`` file of the new venv before the first ``pip install``.)
+An AVX2-only CPU is emulated with ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+MKL_ENABLE_INSTRUCTIONS=AVX2`` (the fp32 matmuls are MKL's: the oneDNN limit alone leaves them on
+AVX-512; docs/speed.md, "fp32 without bf16"). With ``--threads 1`` the summary also compares process
+CPU seconds, which leave out the time spent waiting for a core on a shared machine.
 """
 
 from __future__ import annotations
