@@ -30,13 +30,20 @@ How to run (a separate venv keeps the project's .venv untouched)::
     python3 -m venv /tmp/peers
     /tmp/peers/bin/pip install torch==2.13.0 tiny-recursive-model
     # nano-trm pins Requires-Python ==3.12.1 and its dependencies pull a CUDA torch: install it bare
-    /tmp/peers/bin/pip download --no-deps nano-trm -d /tmp/peers/wheels
+    /tmp/peers/bin/pip download --no-deps --python-version 3.12 nano-trm -d /tmp/peers/wheels
     /tmp/peers/bin/pip install --no-deps --ignore-requires-python /tmp/peers/wheels/nano_trm-*.whl
     /tmp/peers/bin/pip install lightning einops scikit-learn "scipy<1.17" omegaconf hydra-core \
         --only-binary :all: --no-binary antlr4-python3-runtime
     /tmp/peers/bin/pip install pydantic pyyaml typer rich tqdm safetensors
     echo /work/main/src > /tmp/peers/lib/python3.11/site-packages/trm-src.pth   # our package, no copy
     /tmp/peers/bin/python benchmarks/compare.py --batch 64 --steps 2 --warmup 1 --dtypes float32
+
+(To reuse the project's torch instead of installing it again, make the venv and write the project
+venv's site-packages path into a ``.pth`` file of the new venv before the first ``pip install``.)
+An AVX2-only CPU is emulated with ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+MKL_ENABLE_INSTRUCTIONS=AVX2`` (the fp32 matmuls are MKL's: the oneDNN limit alone leaves them on
+AVX-512; docs/speed.md, "fp32 without bf16"). With ``--threads 1`` the summary also compares process
+CPU seconds, which leave out the time spent waiting for a core on a shared machine.
 """
 
 from __future__ import annotations
@@ -45,9 +52,11 @@ import argparse
 import contextlib
 import importlib
 import io
+import os
 import shlex
 import statistics
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +80,9 @@ from trm.models import flops_per_step  # noqa: E402
 D, T, N, VOCAB, CELLS, PREFIX = 512, 3, 6, 11, 81, 16
 OUR_RECIPE = {"mlp": "sudoku_mlp", "attention": "sudoku_att"}
 OURS_COMPILED = "trm (ours, compiled)"
+# Environment variables that restrict the CPU kernels (how an AVX2-only CPU is emulated on a newer one:
+# ATen's elementwise kernels, oneDNN, and MKL, which runs the fp32 matmuls).
+ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 INSTALL_NOTES = {
     "tiny-recursive-model": "pip install tiny-recursive-model (brings x-transformers, ema-pytorch)",
     "nano-trm": "pip refuses it on Python != 3.12.1 ('Requires-Python ==3.12.1'); "
@@ -85,7 +97,8 @@ class Row:
     dtype: str
     kind: str  # "train" or "infer"
     batch: int
-    seconds: float | None = None
+    seconds: float | None = None  # median wall-clock seconds per step
+    cpu_seconds: float | None = None  # median process CPU seconds per step (see ``_timed``)
     flops: float | None = None
     note: str = ""
 
@@ -231,19 +244,29 @@ def measure(args: argparse.Namespace, variant: str, dtype_name: str, kind: str, 
             _failed(row, e)
     for _, step, warmup in timed:
         time_steps(step, 0, warmup)
-    times: dict[int, list[float]] = {id(row): [] for row, _, _ in timed}
+    times: dict[int, list[tuple[float, float]]] = {id(row): [] for row, _, _ in timed}
     for _ in range(args.steps):
         for row, step, _ in timed:
             if row.note:  # failed in an earlier round
                 continue
             try:
-                times[id(row)] += time_steps(step, 1, 0)
+                times[id(row)].append(_timed(step))
             except Exception as e:
                 _failed(row, e)
     for row, _, _ in timed:
         if not row.note:
-            row.seconds = statistics.median(times[id(row)])
+            row.seconds = statistics.median(wall for wall, _ in times[id(row)])
+            row.cpu_seconds = statistics.median(cpu for _, cpu in times[id(row)])
     return rows
+
+
+def _timed(step: Callable[[], None]) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one step. With one thread the CPU time leaves out the time the
+    process waited for a core, so on a shared machine it is the steadier of the two; with more
+    threads it adds up every thread's time (idle OpenMP threads spin), so it is not a step time."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    step()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def _failed(row: Row, e: Exception) -> None:
@@ -253,8 +276,8 @@ def _failed(row: Row, e: Exception) -> None:
 
 def print_table(rows: list[Row], peaks: dict[str, float]) -> None:
     header = (
-        f"{'implementation':<22} {'mixer':<9} {'dtype':<8} {'step':<9} {'step s':>8} {'ex/s':>8} "
-        f"{'GFLOP/s':>8} {'%peak':>6} {'ours/peer ex/s':>14}"
+        f"{'implementation':<22} {'mixer':<9} {'dtype':<8} {'step':<9} {'step s':>8} {'cpu s':>8} "
+        f"{'ex/s':>8} {'GFLOP/s':>8} {'%peak':>6} {'ours/peer ex/s':>14}"
     )
     print(header)
     print("-" * len(header))
@@ -271,15 +294,16 @@ def print_table(rows: list[Row], peaks: dict[str, float]) -> None:
         )
         print(
             f"{r.impl:<22} {r.variant:<9} {r.dtype:<8} {what:<9} {r.seconds:>8.3f} "
-            f"{r.batch / r.seconds:>8.2f} "
+            f"{r.cpu_seconds or 0:>8.3f} {r.batch / r.seconds:>8.2f} "
             f"{gflops:>8.1f} {100 * gflops / peaks[r.dtype]:>5.1f}% {ratio:>14}"
         )
         if r.note:
             print(f"    note: {r.note}")
 
 
-def print_summary(rows: list[Row]) -> None:
-    """Ours (eager, and compiled when measured) against the fastest peer of each row group."""
+def print_summary(rows: list[Row], one_thread: bool) -> None:
+    """Ours (eager, and compiled when measured) against the fastest peer of each row group, then the
+    latency of one inference supervision step. With one thread, also the ratio of CPU seconds."""
     groups: dict[tuple, list[Row]] = {}
     for r in rows:
         if r.seconds is not None:
@@ -292,7 +316,27 @@ def print_summary(rows: list[Row]) -> None:
         fastest = min(peers, key=lambda r: r.seconds)
         mine = ", ".join(f"{r.impl.removeprefix('trm (').rstrip(')')} {fastest.seconds / r.seconds:.2f}x"
                          for r in group if r.impl.startswith("trm (ours"))  # fmt: skip
+        if one_thread:
+            by_cpu = min(peers, key=lambda r: r.cpu_seconds)
+            ours = [r for r in group if r.impl == "trm (ours)"]
+            mine += f"; by CPU time {by_cpu.cpu_seconds / ours[0].cpu_seconds:.2f}x ({by_cpu.impl})"
         print(f"  {variant:<9} {dtype:<8} {kind} b{batch}: {mine} (fastest peer: {fastest.impl})")
+    latency = [(key, group) for key, group in groups.items() if key[2] == "infer"]
+    if latency:
+        print("\nlatency of one supervision step without gradient (ms, median wall-clock):")
+    for (variant, dtype, _, batch), group in latency:
+        print(
+            f"  {variant:<9} {dtype:<8} b{batch}: "
+            + ", ".join(f"{r.impl} {1e3 * r.seconds:.0f}" for r in group)
+        )
+
+
+def _load() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -312,21 +356,29 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     rows_of_peaks = args.batch * (CELLS + PREFIX)
-    peaks = {name: matmul_peak(rows_of_peaks, DTYPES[name]) for name in DTYPES}
-    print(f"machine: {machine()}")
+    dtypes = [d for d in args.dtypes.split(",") if d]
+    # only the dtypes measured (an emulated bf16 product takes minutes on one thread without bf16)
+    peaks = {name: matmul_peak(rows_of_peaks, DTYPES[name]) for name in dtypes}
+    print(f"machine: {machine()}; ATen kernels {torch.backends.cpu.get_cpu_capability()}")
+    isa = {k: os.environ[k] for k in ISA_VARIABLES if k in os.environ}
+    if isa:
+        print("ISA limits: " + " ".join(f"{k}={v}" for k, v in isa.items()))
+    print(f"load average at the start: {_load()}")
     print(
         f"matmul peak ([{rows_of_peaks}, 512] x [512, 3072]): "
-        f"fp32 {peaks['float32']:.1f}, bf16 {peaks['bfloat16']:.1f} GFLOP/s"
+        + ", ".join(f"{name} {peak:.1f}" for name, peak in peaks.items())
+        + " GFLOP/s"
     )
     kinds = [] if args.no_train else [("train", args.batch)]
     kinds += [("infer", int(b)) for b in args.infer_batches.split(",") if b]
     rows: list[Row] = []
-    for dtype_name in [d for d in args.dtypes.split(",") if d]:
+    for dtype_name in dtypes:
         for variant in [v for v in args.variants.split(",") if v]:
             for kind, batch in kinds:
                 rows += measure(args, variant, dtype_name, kind, batch)
     print_table(rows, peaks)
-    print_summary(rows)
+    print_summary(rows, torch.get_num_threads() == 1)
+    print(f"\nload average at the end: {_load()}")
     print(f"\nbatch {args.batch}, d={D}, T={T}, n={N}, seq {CELLS}+{PREFIX}; ratio > 1: ours is faster")
     print("reproduce: " + shlex.join([sys.executable, "benchmarks/compare.py", *sys.argv[1:]]))
 
