@@ -8,17 +8,9 @@ Each row times the same computation two ways in one process, alternating (best o
   full-width tables on q and on k against one ``rope`` call on both;
 - one MLP-T supervision step of inference at batch 1 (``sudoku_mlp``): each SwiGLU weight cast on every
   call against once per step (``cast_weight`` inside ``reuse_buffers``; the plain side swaps in a
-  ``cast_weight`` that casts on every call);
-- the MLP-T token mixer's SwiGLU with gradient, as a training step runs it at ``--batch``: ``--calls``
-  calls chained (7 = n+1 per block), then the backward, x [B*512, 97] -> [B*512, 97] with width 512
-  (``SwiGLUFn``): its [N, 512] intermediates allocated fresh on every call against taken from the
-  layer's ``BufferPool`` (``trm.models.buffers``; the plain side turns the pool off).
-
-``--clock cpu`` times process CPU seconds instead of wall-clock ones: with ``--threads 1`` on a
-machine shared with other jobs that leaves out the time spent waiting for a core.
+  ``cast_weight`` that casts on every call).
 
     .venv/bin/python benchmarks/cpu_kernels.py --threads 2
-    .venv/bin/python benchmarks/cpu_kernels.py --threads 1 --clock cpu --dtypes float32
 """
 
 from __future__ import annotations
@@ -38,27 +30,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_throughput import DTYPES, machine, run_config, trm_infer_step  # noqa: E402
 from trm.models import kernels  # noqa: E402
 from trm.models.attention import Rotary, rope  # noqa: E402
-from trm.models.layers import SwiGLU  # noqa: E402
 
 H, L, HD = 8, 97, 64
 
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-
-
-def _seconds(fn: Callable[[], object], clock: Callable[[], float]) -> float:
-    start = clock()
+def _seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
     fn()
-    return clock() - start
+    return time.perf_counter() - start
 
 
-def best_of_pair(
-    plain: Callable[[], object], ours: Callable[[], object], repeats: int, clock: str = "wall"
-) -> tuple:
+def best_of_pair(plain: Callable[[], object], ours: Callable[[], object], repeats: int) -> tuple:
     """Best seconds of each after one warm-up each, the two alternating call by call."""
     plain(), ours()
-    now = CLOCKS[clock]
-    times = [(_seconds(plain, now), _seconds(ours, now)) for _ in range(repeats)]
+    times = [(_seconds(plain), _seconds(ours)) for _ in range(repeats)]
     return min(t[0] for t in times), min(t[1] for t in times)
 
 
@@ -103,42 +88,16 @@ def cast_pair(dtype: torch.dtype) -> tuple[Callable, Callable]:
     return every_call, step
 
 
-def mixer_training_pair(batch: int, calls: int, dtype: torch.dtype) -> tuple[Callable, Callable]:
-    torch.manual_seed(0)
-    mlp = SwiGLU(L, 4.0, 256).to(dtype)  # sudoku_mlp's token mixer: 97 positions -> 512 -> 97
-    x = torch.randn(batch * 512, L, dtype=dtype, requires_grad=True)
-
-    def step() -> None:
-        h = x
-        for _ in range(calls):
-            h = kernels.SwiGLUFn.apply(h, mlp.gate_up.weight, mlp.down.weight, True)
-        h.sum().backward()
-        x.grad = mlp.gate_up.weight.grad = mlp.down.weight.grad = None
-
-    def fresh() -> None:
-        pool = kernels._grad_pool
-        kernels._grad_pool = lambda x, w: None
-        try:
-            step()
-        finally:
-            kernels._grad_pool = pool
-
-    return fresh, step
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--dtypes", default="bfloat16,float32")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall-clock or process CPU time")
-    p.add_argument("--calls", type=int, default=7, help="chained SwiGLU calls of the mixer row")
-    p.add_argument("--only", default="", help="run only the rows whose name contains this text")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"machine: {machine()}; ATen kernels {torch.backends.cpu.get_cpu_capability()}; {args.clock} time")
+    print(f"machine: {machine()}")
     header = f"{'what':<44} {'dtype':<9} {'plain ms':>9} {'ours ms':>9} {'speed-up':>9}"
     print(header + "\n" + "-" * len(header))
     for name in [d for d in args.dtypes.split(",") if d]:
@@ -149,13 +108,9 @@ def main(argv: list[str] | None = None) -> None:
         ]
         if dtype != torch.float32:  # fp32 weights need no cast
             rows.append(("sudoku_mlp inference step, batch 1 (casts)", cast_pair(dtype)))
-        what = f"MLP-T mixer, {args.calls} calls + backward, b{args.batch} (pool)"
-        rows.append((what, mixer_training_pair(args.batch, args.calls, dtype)))
         for what, (plain, ours) in rows:
-            if args.only not in what:
-                continue
             with torch.no_grad() if "rotary" in what else nullcontext():
-                t_plain, t_ours = best_of_pair(plain, ours, args.repeats, args.clock)
+                t_plain, t_ours = best_of_pair(plain, ours, args.repeats)
             ms = f"{1e3 * t_plain:>9.1f} {1e3 * t_ours:>9.1f}"
             print(f"{what:<44} {name:<9} {ms} {t_plain / t_ours:>8.2f}x")
     print("\nreproduce: " + shlex.join([sys.executable, "benchmarks/cpu_kernels.py", *sys.argv[1:]]))

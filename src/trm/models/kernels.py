@@ -19,9 +19,6 @@ times them. ``choose`` decides:
   the product overwrite the gate buffer, and the backward writes silu's derivative over its
   temporary: the [N, inter] tensors of the paper models (33 MB for MLP-T's at batch 64 in bf16)
   exceed glibc's mmap threshold, so every fresh one is mapped and page-faulted in; two fewer per call.
-  With gradient on CPU those [N, inter] tensors (gate, up, silu, their product, and the backward's
-  two temporaries) come from the weight's ``buffers.BufferPool``, reused from one training step to
-  the next once nothing holds them (1.28x on MLP-T's token mixer at batch 64 in fp32).
 - ``rope``: rotates the q and k slices of the qkv product in one call, half by half
   (``out_1 = x_1 cos - x_2 sin``, ``out_2 = x_2 cos + x_1 sin``: no negated copy, no ``cat``); on CPU
   1.4x (bf16) to 1.6x (fp32) faster than the rotate-half formula on q and on k. With gradient
@@ -58,8 +55,6 @@ from typing import Any, TypeVar
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from trm.models.buffers import BufferPool, pool_for
 
 Plain = TypeVar("Plain", bound=Callable[..., Tensor])
 
@@ -203,16 +198,6 @@ def cast_weight(w: Tensor, dtype: torch.dtype) -> Tensor:
 # ---- swiglu ----------------------------------------------------------------------------------------
 
 
-def _grad_pool(x: Tensor, w_gate_up: Tensor) -> BufferPool | None:
-    """The buffer pool of a gradient call (CPU eager), or None (fresh allocations)."""
-    return pool_for(w_gate_up) if x.device.type == "cpu" and not plain_ops_only() else None
-
-
-def _empty(pool: BufferPool | None, like: Tensor, cols: int) -> Tensor | None:
-    """An [N, cols] output buffer from ``pool`` (None without one: the op allocates)."""
-    return None if pool is None else pool.empty((like.shape[0], cols), like.dtype)
-
-
 def _swiglu_forward(
     x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: bool, for_backward: bool
 ) -> tuple[Tensor, ...]:
@@ -223,19 +208,12 @@ def _swiglu_forward(
         x = x.to(dtype)
         w_gu, w_d = cast_weight(w_gate_up, dtype), cast_weight(w_down, dtype)
         w_gate, w_up = w_gu.chunk(2, dim=0)  # [inter, in] each, contiguous
-        inter, pool = w_gate.shape[0], _grad_pool(x, w_gate_up) if for_backward else None
-        buffers = None if for_backward else _scratch(x.shape[0], inter, dtype, x.device)
+        buffers = None if for_backward else _scratch(x.shape[0], w_gate.shape[0], dtype, x.device)
         if buffers is not None:
             gate, up = torch.mm(x, w_gate.t(), out=buffers[0]), torch.mm(x, w_up.t(), out=buffers[1])
-        elif pool is not None:  # kept for the backward: buffers reused from earlier steps
-            gate = torch.mm(x, w_gate.t(), out=_empty(pool, x, inter))
-            up = torch.mm(x, w_up.t(), out=_empty(pool, x, inter))
         else:
             gate, up = x @ w_gate.t(), x @ w_up.t()  # [N, inter] each, contiguous
-        if pool is not None:
-            act = torch.ops.aten.silu.out(gate, out=_empty(pool, x, inter))
-            hidden = torch.mul(act, up, out=_empty(pool, x, inter))  # [N, inter]
-        elif for_backward:
+        if for_backward:
             act = F.silu(gate)
             hidden = act * up  # [N, inter]
         else:  # nothing is saved: overwrite gate (no new [N, inter] buffers)
@@ -251,7 +229,6 @@ class SwiGLUFn(torch.autograd.Function):
     def forward(ctx, x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: bool) -> Tensor:
         out, *saved = _swiglu_forward(x, w_gate_up, w_down, residual, True)
         ctx.residual, ctx.x_dtype, ctx.w_dtypes = residual, x.dtype, (w_gate_up.dtype, w_down.dtype)
-        ctx.pool = _grad_pool(x, w_gate_up)
         ctx.save_for_backward(*saved)  # x, gate, up, act, hidden and the weights, all in the compute dtype
         return out
 
@@ -260,14 +237,14 @@ class SwiGLUFn(torch.autograd.Function):
         x, gate, up, act, hidden, w_gate_up, w_down = ctx.saved_tensors
         d_out = d_out.to(x.dtype)  # [N, out]
         w_gate, w_up = w_gate_up.chunk(2, dim=0)
-        inter = gate.shape[1]
         d_w_down = d_out.t() @ hidden  # [out, inter]
-        d_hidden = torch.mm(d_out, w_down, out=_empty(ctx.pool, d_out, inter))  # [N, inter]
-        d_up = torch.mul(d_hidden, act, out=_empty(ctx.pool, d_out, inter))
+        d_hidden = d_out @ w_down  # [N, inter]
+        d_up = d_hidden * act
         # silu's backward written over d_hidden (a temporary; same-position aliasing is allowed):
         # one [N, inter] buffer fewer to allocate (and page-fault in) per backward call.
         d_hidden.mul_(up)
         d_gate = torch.ops.aten.silu_backward.grad_input(d_hidden, gate, grad_input=d_hidden)
+        inter = gate.shape[1]
         gate_up_dtype, down_dtype = ctx.w_dtypes
         d_w_gate_up = w_gate_up.new_empty(w_gate_up.shape, dtype=gate_up_dtype)  # written per half (no cat)
         d_w_gate_up[:inter] = d_gate.t() @ x
