@@ -110,7 +110,7 @@ def curve_rows(run: Path, data: Path) -> list[dict]:
 
 def print_table(rows: list[dict]) -> None:
     extra = [k for k in rows[0] if k not in ("minutes", "step", "exact", "token")] if rows else []
-    print("\n| minutes | step | held-out exact | token | " + " | ".join(extra) + " |")
+    print("\n| minutes | step | held-out exact | token |" + "".join(f" {k} |" for k in extra))
     print("|---:|---:|---:|---:|" + "---:|" * len(extra))
     for r in rows:
         cells = [f"{r['minutes']:.1f}", f"{r['step']:,}", f"{r['exact']:.1%}", f"{r['token']:.1%}"]
