@@ -37,8 +37,10 @@ import torch
 
 from trm.checkpoints.run_dir import load_for_inference, load_training_state
 from trm.data.format import open_split
+from trm.data.loader import make_batch
 from trm.device import cpu_has_native_bf16
 from trm.evaluation.evaluate import evaluate
+from trm.scoring import score_predictions
 
 # task -> (data builder arguments after `trm data`, with {out}, recipe, checkpoint interval in steps)
 TASKS: dict[str, tuple[list[str], str, int]] = {
@@ -89,7 +91,7 @@ def hardest_tenth(root: Path, n: int) -> np.ndarray | None:
 def curve_rows(run: Path, data: Path) -> list[dict]:
     """Evaluate every checkpoint of ``run`` on the test split; one row per checkpoint, in step order."""
     test = open_split(data, "test")
-    labels = np.asarray(test.labels)
+    labels = make_batch(test, np.arange(test.num_examples))["labels"].numpy()  # the ignored label mapped
     hard = hardest_tenth(data, len(labels))
     rows = []
     steps = sorted((run / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
@@ -102,8 +104,8 @@ def curve_rows(run: Path, data: Path) -> list[dict]:
                "exact": m["exact_accuracy"], "token": m["token_accuracy"]}  # fmt: skip
         row.update({k: v for k, v in m.items() if k.startswith("valid_")})
         if hard is not None:
-            right = ((res.predictions == labels) | (labels == 0)).all(axis=1)  # 0: the ignored label
-            row["hardest_tenth_exact"] = float(right[res.indices.argsort()][hard].mean())
+            exact, _ = score_predictions(res.predictions, labels)  # predictions in example order
+            row["hardest_tenth_exact"] = float(exact[hard].mean())
         rows.append(row)
     return rows
 
