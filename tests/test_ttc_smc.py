@@ -97,7 +97,9 @@ def test_without_noise_resampled_particles_all_give_the_plain_answer(model, toke
     plain = run(model, tokens, "steps:n=4")
     smc = run(model, tokens, "steps:n=4+smc:k=4,sigma=0,resample=q,stop=none")
     assert np.array_equal(smc.last, np.repeat(plain.last, 4, axis=1))
-    np.testing.assert_allclose(smc.last_q, np.repeat(plain.last_q, 4, axis=1), rtol=1e-5, atol=1e-5)
+    # Four rows instead of one change the matmuls' blocking and summation order: under MKL's AVX2
+    # kernels (MKL_ENABLE_INSTRUCTIONS=AVX2) q moved by up to 9.4e-4 (of ~3.4) after 4 steps.
+    np.testing.assert_allclose(smc.last_q, np.repeat(plain.last_q, 4, axis=1), rtol=1e-3, atol=2e-3)
 
 
 def test_noisy_particles_resample_and_the_reference_stays_plain(model, tokens):
