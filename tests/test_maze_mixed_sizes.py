@@ -1,6 +1,8 @@
 """Mixed-size training mazes: smaller mazes embedded in walls keep validity, paths, the room lattice."""
 
+import importlib.util
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +144,15 @@ def test_cli_builds_a_mixed_training_split_and_refuses_a_mix_without_generate(tm
     assert open_split(out, "train").metadata.build["mix"]["mazes_by_size"] == {"5": 2, "7": 2}
     res = CliRunner().invoke(app, ["data", "maze", str(tmp_path / "h"), "--mix-sizes", "5"])
     assert res.exit_code == 2 and "--mix-sizes" in res.output and "(--source generate)" in _plain(res.output)
+
+
+def test_learning_curves_passes_the_mix_to_the_maze_builder_only(tmp_path):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "learning_curves.py"
+    spec = importlib.util.spec_from_file_location("trm_benchmark_learning_curves", path)
+    curves = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(curves)
+    argv, recipe, _ = curves.task_spec("maze:11", tmp_path, False, "7,9,11")
+    assert argv[argv.index("--size") + 1] == "11" and argv[argv.index("--mix-sizes") + 1] == "7,9,11"
+    assert recipe == "maze_cpu" and "--mix-sizes" not in curves.task_spec("maze:11", tmp_path, False)[0]
+    with pytest.raises(SystemExit, match="only maze tasks mix sizes"):
+        curves.task_spec("sudoku9", tmp_path, False, "7,9")
