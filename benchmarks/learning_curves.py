@@ -10,9 +10,14 @@ the last point is the recipe's result for the budget.
     .venv/bin/python benchmarks/learning_curves.py --task sudoku6 --minutes 4
     .venv/bin/python benchmarks/learning_curves.py --task sudoku9 --minutes 30
     .venv/bin/python benchmarks/learning_curves.py --task maze:9 --minutes 25       # or maze:11
+    .venv/bin/python benchmarks/learning_curves.py --task maze:11 --mix 7,9,11 --minutes 30
     .venv/bin/python benchmarks/learning_curves.py --task rule:gravity --minutes 5     # 6x6 boards
     .venv/bin/python benchmarks/learning_curves.py --task rule:life:8 --minutes 5      # 8x8 boards
     .venv/bin/python benchmarks/learning_curves.py --task sudoku6 --minutes 0.3 --small   # smoke run
+
+``--mix SIDES`` (maze tasks only) builds the training mazes with ``trm data maze --mix-sizes SIDES``:
+smaller mazes embedded in walls on the task's board, test mazes unchanged; the run and data folders
+get a ``-mixSIDES`` suffix, so a pure dataset is never reused for a mixed run.
 
 Prints a table (minutes, step, held-out exact, token accuracy, the task's own metrics such as a maze's
 valid shortest paths, and for Sudoku the exact accuracy on the hardest tenth by the generator's rating),
@@ -55,14 +60,19 @@ TASKS: dict[str, tuple[list[str], str, int]] = {
 SMALL = {"--train-count": "300", "--test-count": "50"}  # --small: a smoke run of the same commands
 
 
-def task_spec(task: str, out: Path, small: bool) -> tuple[list[str], str, int]:
-    """The builder's argv (after ``trm data``), the recipe and the checkpoint interval for ``task``."""
+def task_spec(task: str, out: Path, small: bool, mix: str | None = None) -> tuple[list[str], str, int]:
+    """The builder's argv (after ``trm data``), the recipe and the checkpoint interval for ``task``
+    (``mix``: the maze builder's ``--mix-sizes``)."""
     key, _, rest = task.partition(":")
     rule, _, size = rest.partition(":") if key == "rule" else ("", "", rest or "9")
     if key not in TASKS or (key == "rule") != bool(rule) or not (size or "6").isdigit():
         sys.exit(f"--task {task!r}: expected one of sudoku6, sudoku9, maze[:SIDE], rule:NAME[:SIZE]")
     args, recipe, every = TASKS[key]
     argv = [a.format(out=out, rule=rule, size=size or "6") for a in args]
+    if mix is not None:
+        if key != "maze":
+            sys.exit(f"--mix {mix}: only maze tasks mix sizes (got --task {task})")
+        argv += ["--mix-sizes", mix]
     if small:
         for flag, value in SMALL.items():
             argv = [*argv, flag, value] if flag not in argv else argv
@@ -148,12 +158,13 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=None, help="checkpoint interval in steps")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the trainer's auto)")
     ap.add_argument("--small", action="store_true", help="tiny datasets: a smoke run of the same commands")
+    ap.add_argument("--mix", default=None, help="maze tasks: training maze sides, e.g. 7,9,11 (--mix-sizes)")
     ap.add_argument("overrides", nargs="*", help="recipe overrides, e.g. model.hidden_size=96")
     args = ap.parse_args()
-    name = args.task.replace(":", "-")
+    name = args.task.replace(":", "-") + (f"-mix{args.mix.replace(',', '-')}" if args.mix else "")
     out = args.out or Path(f"runs/curve-{name}")
     data = args.data or Path(f"data/curve-{name}{'-small' if args.small else ''}")
-    builder, recipe, every = task_spec(args.task, data, args.small)
+    builder, recipe, every = task_spec(args.task, data, args.small, args.mix)
     t0 = time.perf_counter()
     if not (data / "test" / "metadata.json").exists():
         trm("data", *builder)
@@ -170,11 +181,12 @@ def main() -> None:
     kind = "native bf16 (AVX512-BF16/AMX)" if cpu_has_native_bf16() else "no native bf16, fp32"
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores ({kind}), "
                f"torch {torch.__version__}, load {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
-    print(f"\n{args.task}, recipe {recipe}, {args.minutes:g} min budget; {machine}")
+    label = args.task + (f" mix {args.mix}" if args.mix else "")
+    print(f"\n{label}, recipe {recipe}, {args.minutes:g} min budget; {machine}")
     print_table(rows)
-    (out / "curve.json").write_text(json.dumps({"task": args.task, "recipe": recipe, "machine": machine,
-                                                "rows": rows}, indent=1) + "\n")  # fmt: skip
-    plot(rows, out / "curve.png", f"{args.task} ({recipe}), 2-core CPU" if os.cpu_count() == 2 else args.task)
+    result = {"task": args.task, "mix": args.mix, "recipe": recipe, "machine": machine, "rows": rows}
+    (out / "curve.json").write_text(json.dumps(result, indent=1) + "\n")
+    plot(rows, out / "curve.png", f"{label} ({recipe}), 2-core CPU" if os.cpu_count() == 2 else label)
     print(f"\ncurve: {out / 'curve.json'}, {out / 'curve.png'}; whole command "
           f"{(time.perf_counter() - t0) / 60:.1f} min")  # fmt: skip
     print("reproduce: .venv/bin/python " + shlex.join(["benchmarks/learning_curves.py", *sys.argv[1:]]))

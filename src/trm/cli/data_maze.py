@@ -60,6 +60,15 @@ def maze(
     corner_open: Annotated[
         float, typer.Option(min=0, max=1, help=GEN + "chance to open a bend's pillar (equally short paths).")
     ] = 0.2,
+    mix_sizes: Annotated[
+        str | None,
+        typer.Option(
+            "--mix-sizes",
+            help=GEN + "training mazes of these sides (e.g. 7,9,11: equal shares, a side listed twice gets "
+            "twice the share), each <= --size and odd when --size is odd, embedded in walls at a random "
+            "offset of the --size board that keeps the rooms' lattice; test and val stay --size mazes.",
+        ),
+    ] = None,
     csv_dir: Annotated[
         Path | None, typer.Option(help=GEN + "also write train.csv/test.csv in the hub layout.")
     ] = None,
@@ -81,6 +90,7 @@ def maze(
       trm data maze data/maze-hard --source hub
       trm data maze data/maze-gen --source generate --train-count 1000 --test-count 200
       trm data maze data/maze11 --source generate --size 11 --val-count 200 --augment
+      trm data maze data/maze11mix --source generate --size 11 --mix-sizes 7,9,11 --augment
       trm data maze data/mine --source file --file train.csv --test-file test.csv
     """
     from trm.data.maze import build
@@ -94,6 +104,11 @@ def maze(
                           "--test-count", "--test-limit")  # fmt: skip
     size = size if side is None else side  # --side: the old name of --size
     options = {"augment": augment, "seed": seed, "force": force}
+    mix = _mix_sizes(mix_sizes, size) if mix_sizes is not None else None
+    if mix is not None and source is not Source.generate:
+        raise typer.BadParameter(
+            "only generated mazes mix sizes (--source generate)", param_hint="--mix-sizes"
+        )
     if source is Source.generate:
         metas = build.build_generated(
             out,
@@ -106,6 +121,7 @@ def maze(
             csv_dir=csv_dir,
             progress=True,
             num_val=val_count,
+            mix_sizes=mix,
             **options,
         )
     else:
@@ -128,3 +144,14 @@ def maze(
     overlap = metas["test"].build["test_mazes_also_in_train"]
     if overlap:
         typer.echo(f"warning: {overlap} test mazes also appear in the training set", err=True)
+
+
+def _mix_sizes(text: str, size: int) -> tuple[int, ...]:
+    """--mix-sizes parsed and checked against --size; a bad value is an error naming the option."""
+    from trm.data.maze.mixed_sizes import check_mix_sizes, parse_mix_sizes
+    from trm.errors import InputError
+
+    try:
+        return check_mix_sizes(parse_mix_sizes(text), size)
+    except InputError as e:
+        raise typer.BadParameter(e.message.removeprefix("mix sizes: "), param_hint="--mix-sizes") from None

@@ -15,6 +15,9 @@ Design choices:
   give a byte-identical dataset (the reference code's subsampling was unseeded).
 - Generated sets draw train and test from two independent streams of the same seed, so the test set
   does not change with the number of training mazes.
+- Mixed sizes (``mix_sizes``, generated sets only): the training mazes may mix smaller mazes embedded
+  in walls on the target board (:mod:`trm.data.maze.mixed_sizes`); test and validation stay pure, and
+  the train split's metadata records the mix (``mix_sizes`` and ``mix``: the count of mazes per size).
 - Validation (``val``, optional): mazes held out from training like the test set, for deciding when a
   run may stop without reading the test split. Generated sets draw them from a third stream (train and
   test do not change with their number); file and hub sets take them from the training mazes, drawn by
@@ -36,6 +39,7 @@ from trm.data.format import DatasetMetadata, write_split
 from trm.data.maze.augment import variants
 from trm.data.maze.generate import MazeRecord, generate_records, summarize
 from trm.data.maze.grid import PATH, VOCAB_SIZE, check_answer, format_maze, parse_maze
+from trm.data.maze.mixed_sizes import check_mix_sizes, generate_mixed_records, mix_summary
 from trm.data.maze.search import shortest_path_length
 from trm.data.output import building, check_output
 from trm.files import atomic_write_text
@@ -204,9 +208,11 @@ def build_dataset(
     force: bool = False,
     val: Sequence[MazeRecord] | None = None,
     val_count: int = 0,
+    split_info: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, DatasetMetadata]:
     """Write ``out/train`` and ``out/test`` (and ``out/val``: the ``val`` mazes, or ``val_count`` held out
-    from the training mazes); return their metadata (``build`` holds the options and stats).
+    from the training mazes); return their metadata (``build`` holds the options and stats, plus
+    ``split_info[split]`` for that split).
 
     ``out`` is replaced only with ``force`` and only once both splits are written (:mod:`trm.data.output`).
     """
@@ -230,7 +236,7 @@ def build_dataset(
     result = {}
     with building(out, force) as tmp:
         for split, records, aug in splits:
-            info = dict(build_info or {})
+            info = {**(build_info or {}), **(split_info or {}).get(split, {})}
             if val:
                 info["val_mazes_also_in_train"] = sum(r.question.tobytes() in train_q for r in val)
             info.update(
@@ -297,18 +303,26 @@ def build_generated(
     csv_dir: str | Path | None = None,
     progress: bool = False,
     num_val: int = 0,
+    mix_sizes: Sequence[int] | None = None,
     **options: Any,
 ) -> dict[str, DatasetMetadata]:
     """Generate mazes (train, test and ``num_val`` validation mazes from independent streams of ``seed``)
     and build the dataset.
 
     ``csv_dir`` also writes them as ``train.csv``/``test.csv`` (and ``val.csv``) in the hub layout.
+    ``mix_sizes`` (e.g. ``(7, 9, 11)`` for ``side=11``): the training mazes take these sides in equal
+    shares, each smaller one embedded in walls at a random offset of the board
+    (:mod:`trm.data.maze.mixed_sizes`); test and validation mazes stay ``side`` x ``side`` mazes.
     """
     if num_val < 0:
         raise InputError(f"num_val must be >= 0, got {num_val}")
+    mix = check_mix_sizes(mix_sizes, side) if mix_sizes is not None else None
     check_output(out, options.get("force", False))
     gen = {"side": side, "min_path_len": min_path_len, "extra_open": extra_open, "corner_open": corner_open}
-    train = generate_records(num_train, seed=seed, stream=0, progress=progress, **gen)
+    if mix is None:
+        train = generate_records(num_train, seed=seed, stream=0, progress=progress, **gen)
+    else:
+        train = generate_mixed_records(num_train, sizes=mix, seed=seed, stream=0, progress=progress, **gen)
     test = generate_records(num_test, seed=seed, stream=1, progress=progress, **gen)
     val = generate_records(num_val, seed=seed, stream=2, progress=progress, **gen) if num_val else None
     if csv_dir is not None:
@@ -317,4 +331,8 @@ def build_generated(
         if val:
             write_csv(Path(csv_dir) / "val.csv", val)
     info = {"source": "generator", **gen}
+    if mix is not None:
+        pure = {"mix_sizes": None}  # test and val: board-size mazes only
+        train_mix = {"mix_sizes": list(mix), "mix": mix_summary(mix, num_train, side)}
+        options["split_info"] = {"train": train_mix, "test": pure, "val": pure}
     return build_dataset(out, train, test, seed=seed, build_info=info, val=val, **options)
