@@ -9,6 +9,8 @@ with ``kernels.choose`` choosing none (SwiGLU, rms_norm, rotary, attention), for
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -163,3 +165,47 @@ def test_network_in_bf16_is_as_accurate_as_reference(monkeypatch, mixer):
         errors.append((out.double() - truth).abs().max().item())
     fast_error, reference_error = errors
     assert fast_error < 0.1 and fast_error <= 1.5 * reference_error
+
+
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("reuse", [False, True])
+def test_no_grad_swiglu_of_a_transposed_input_equals_reference(residual, reuse):
+    """MLP-T's token mixer at batch 1 sees a column-major [D, L'] view; the no-grad kernel then multiplies
+    the weights from the left (``kernels._swiglu_transposed``). Same values as the plain definition and
+    as the kernel on a contiguous copy; the result is the transpose of a contiguous tensor (no copy)."""
+    torch.manual_seed(0)
+    h = torch.randn(1, 7, 12)  # the residual stream [1, L', D]; the mixer runs over L' = 7
+    w_gate_up = torch.randn(32, 7) / 3
+    w_down = torch.randn(7, 16) / 4
+    x = h.transpose(1, 2)  # [1, D, L'] view
+    assert kernels._column_major(x.reshape(-1, 7))
+    with torch.no_grad(), kernels.reuse_buffers() if reuse else contextlib.nullcontext():
+        fast = swiglu(x, w_gate_up, w_down, residual)
+        on_copy = swiglu(x.contiguous(), w_gate_up, w_down, residual)
+        again = swiglu(x, w_gate_up, w_down, residual)  # a reused buffer leaves the first result alone
+    ref = swiglu_reference(x, w_gate_up, w_down, residual)
+    torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fast, on_copy, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(again, fast, rtol=0, atol=0)
+    assert fast.shape == (1, 12, 7) and fast.transpose(1, 2).is_contiguous()
+
+
+def test_mlp_t_inference_at_batch_1_equals_reference_ops(monkeypatch):
+    """Three no-grad supervision steps of one puzzle (the solver's case), kernels vs plain definitions."""
+    model = _tiny_trm("mlp_t").eval()
+    gen = torch.Generator().manual_seed(3)
+    batch = {
+        "inputs": torch.randint(1, 6, (1, 9), generator=gen),
+        "puzzle_identifiers": torch.zeros(1, dtype=torch.int32),
+    }
+    outs = []
+    for use_reference in (False, True):
+        if use_reference:
+            _use_reference_ops(monkeypatch)
+        carry = model.initial_carry(batch)
+        with torch.inference_mode():
+            for _ in range(3):
+                carry, out = model(carry, batch)
+        outs.append((carry.y, carry.z, out.logits, out.q_halt))
+    for fast, ref in zip(*outs, strict=True):
+        torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-4)

@@ -11,7 +11,9 @@ A block is ``h = rms(h + mix(h)); h = rms(h + swiglu(h))`` (post-norm, no learna
   weights from the left on ``[B, L', D]`` (batched small matmuls). It has no positional encoding: the
   weights see positions directly. The mixer returns ``h + mix(h)`` in that transposed memory order
   (the residual is accumulated by the down-projection), so the rms over positions reduces along
-  contiguous memory; the channel SwiGLU then makes one contiguous copy for its own matmuls.
+  contiguous memory; the channel SwiGLU then makes one contiguous copy for its own matmuls. (At batch 1
+  without gradient the SwiGLU kernel multiplies from the left instead and returns [B, L', D] order:
+  ``kernels.py``.)
 
 The network takes the already summed input (``z + y + x`` or ``y + z``); the recursion schedule in
 ``recursion.py`` decides what is summed. HRM's modules are the same class with more blocks.
