@@ -158,6 +158,7 @@ class TTCRunner:
                         noisy=torch.as_tensor(noisy[lo:hi]),
                         sigma=spec.sigma,
                         noise_on=spec.noise_on,
+                        noise_until=spec.until,
                         early_exit=spec.early_exit,
                         generator=self._generator,
                         record_steps=record_steps,

@@ -4,12 +4,13 @@ Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value
 
 - ``steps:n=N[,exit=q]``: N supervision steps per trajectory (default: the model's N_sup); ``exit=q``
   stops a trajectory at its first step with a positive halting signal (fewer calls).
-- ``noise:k=K[,sigma=S][,on=z|y|zy]``: K trajectories per copy of the puzzle; Gaussian noise of scale S
-  (default 0.1; the states are RMS-normalised, so S is relative to a unit RMS) is added to ``on``
-  (default ``z``) before every supervision step. Trajectory 0 has no noise.
+- ``noise:k=K[,sigma=S][,on=z|y|zy][,until=U]``: K trajectories per copy of the puzzle; Gaussian noise of
+  scale S (default 0.1; the states are RMS-normalised, so S is relative to a unit RMS) is added to ``on``
+  (default ``z``) before every supervision step, or with ``until=U`` before the first U steps only (the
+  trajectory then settles without noise). Trajectory 0 has no noise.
 - ``augment:k=K``: K symmetric copies of the puzzle (copy 0 is the puzzle itself), each answer mapped back.
 - ``smc:k=K[,sigma=S][,on=z|y|zy][,resample=q|ess|none][,every=N][,stop=q|agree|none][,conf=C]
-  [,gate=none|q|agree][,tau=T][,wave=W]``: particle search (sequential Monte Carlo, :mod:`.particles`): K particles,
+  [,gate=none|q|agree][,tau=T][,wave=W][,until=U]``: particle search (sequential Monte Carlo, :mod:`.particles`): K particles,
   particle 0 the noise-free reference, particles 1..K-1 noisy (as ``noise``) and resampled every N
   supervision steps with weights sigmoid(halting signal); ``resample=ess`` (default) only when their
   effective sample size falls below half their number. ``stop=q`` (default) ends a puzzle's particles
@@ -46,8 +47,13 @@ from dataclasses import dataclass, replace
 from trm.data.errors import InputError
 
 SELECTIONS = ("q", "vote", "wvote", "verify")
-SMC_KEYS = ("k", "sigma", "on", "resample", "every", "stop", "conf", "gate", "tau", "wave")
-STRATEGY_KEYS = {"steps": ("n", "exit"), "noise": ("k", "sigma", "on"), "augment": ("k",), "smc": SMC_KEYS}
+SMC_KEYS = ("k", "sigma", "on", "until", "resample", "every", "stop", "conf", "gate", "tau", "wave")
+STRATEGY_KEYS = {
+    "steps": ("n", "exit"),
+    "noise": ("k", "sigma", "on", "until"),
+    "augment": ("k",),
+    "smc": SMC_KEYS,
+}
 GLOBAL_KEYS = ("select", "at", "seed")
 
 
@@ -68,6 +74,7 @@ class TTCSpec:
     noise_k: int = 1  # trajectories per copy (trajectory 0 noise-free)
     sigma: float = 0.1
     noise_on: str = "z"  # "z", "y" or "zy"
+    until: int = 0  # noise before the first U supervision steps only (0: before every step)
     augment_k: int = 1  # symmetric copies (copy 0 = the puzzle)
     select: str = "q"
     at: str | None = None  # "best" | "last" | None: the selection's default (see answer_step)
@@ -185,7 +192,7 @@ def _set(spec: str, pos: int, strategy: str, key: str, text: str, fields: dict[s
             "resample": ("q", "ess", "none"), "stop": ("q", "agree", "none"), "gate": ("none", "q", "agree")
         }  # fmt: skip
         fields[key] = _choice(spec, pos, key, text, options[key])
-    elif key in ("every", "wave"):
+    elif key in ("every", "wave", "until"):
         fields[key] = _value(spec, pos, key, text, int, 1)
     elif key in ("conf", "tau"):
         fields[key] = _value(spec, pos, key, text, float, 0)
