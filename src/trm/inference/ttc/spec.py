@@ -10,8 +10,8 @@ Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value
   trajectory then settles without noise). Trajectory 0 has no noise.
 - ``augment:k=K``: K symmetric copies of the puzzle (copy 0 is the puzzle itself), each answer mapped back.
 - ``smc:k=K[,sigma=S][,on=z|y|zy][,resample=q|ess|none][,every=N][,stop=q|agree|none][,conf=C]
-  [,gate=none|q|agree][,tau=T][,wave=W][,until=U]``: particle search (sequential Monte Carlo, :mod:`.particles`): K particles,
-  particle 0 the noise-free reference, particles 1..K-1 noisy (as ``noise``) and resampled every N
+  [,gate=none|q|agree][,tau=T][,wave=W][,until=U]``: particle search (sequential Monte Carlo,
+  :mod:`.particles`): K particles, particle 0 the noise-free reference, particles 1..K-1 noisy (as ``noise``) and resampled every N
   supervision steps with weights sigmoid(halting signal); ``resample=ess`` (default) only when their
   effective sample size falls below half their number. ``stop=q`` (default) ends a puzzle's particles
   once their mean halting probability reaches C (default 0.5); ``agree`` also needs them all to give one
