@@ -11,17 +11,17 @@ Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value
 - ``augment:k=K``: K symmetric copies of the puzzle (copy 0 is the puzzle itself), each answer mapped back.
 - ``smc:k=K[,sigma=S][,on=z|y|zy][,resample=q|ess|none][,every=N][,stop=q|agree|none][,conf=C]
   [,gate=none|q|agree][,tau=T][,wave=W][,until=U]``: particle search (sequential Monte Carlo,
-  :mod:`.particles`): K particles, particle 0 the noise-free reference, particles 1..K-1 noisy (as ``noise``) and resampled every N
-  supervision steps with weights sigmoid(halting signal); ``resample=ess`` (default) only when their
-  effective sample size falls below half their number. ``stop=q`` (default) ends a puzzle's particles
-  once their mean halting probability reaches C (default 0.5); ``agree`` also needs them all to give one
-  answer. ``gate=q`` runs the plain pass first and searches only the puzzles whose halting probability
-  is below T (default 0.5), ``gate=agree`` only those where one noisy probe disagrees with it; the
-  others keep the plain answer. ``wave=W`` (with a gate) runs the searched particles W at a time and
-  stops a puzzle's search once one of its candidates other than the plain pass ends with a halting
-  probability >= T: the halting head as the verifier, so compute goes to the puzzles where no
-  confident answer has turned up yet. Answers are read at the last step; ``select=q`` (the default; it beat
-  ``wvote`` on our quick-start model, docs/ttc.md) or any other.
+  :mod:`.particles`): K particles, particle 0 the noise-free reference, particles 1..K-1 noisy (as
+  ``noise``) and resampled every N supervision steps with weights sigmoid(halting signal);
+  ``resample=ess`` (default) only when their effective sample size falls below half their number.
+  ``stop=q`` (default) ends a puzzle's particles once their mean halting probability reaches C (default
+  0.5); ``agree`` also needs them all to give one answer. ``gate=q`` runs the plain pass first and
+  searches only the puzzles whose halting probability is below T (default 0.5), ``gate=agree`` only
+  those where one noisy probe disagrees with it; the others keep the plain answer. ``wave=W`` (with a
+  gate) runs the searched particles W at a time and stops a puzzle's search once one of its candidates
+  other than the plain pass ends with a halting probability >= T: the halting head as the verifier, so
+  compute goes to the puzzles where no confident answer has turned up yet. Answers are read at the last
+  step; ``select=q`` (the default; it beat ``wvote`` on our quick-start model, docs/ttc.md) or any other.
 
 Candidates per puzzle = augment k x noise k (or smc k). Options that are not a strategy's own may follow
 any part:
