@@ -150,3 +150,20 @@ def test_maze_copies_come_back_in_the_mazes_frame(rng):
     )  # fmt: skip
     cands = runner.run(mazes, np.zeros(3))
     assert (cands.last == mazes[:, None]).all() and cands.last.shape == (3, 8, 25)
+
+
+def test_noise_until_u_perturbs_the_first_u_steps_only(model, tokens):
+    def run(spec):
+        return engine(model, spec).run(tokens, np.zeros(4), record_steps=True)
+
+    always = run("steps:n=5+noise:k=3,sigma=0.5,seed=3")
+    assert parse_spec("noise:k=3,until=2").until == 2 and parse_spec("smc:k=3,until=4").until == 4
+    # the same draws (they are taken and scaled to zero past U), so U >= N is noise before every step
+    same = run("steps:n=5+noise:k=3,sigma=0.5,until=5,seed=3")
+    assert np.array_equal(same.every, always.every) and np.array_equal(same.every_q, always.every_q)
+    early = run("steps:n=5+noise:k=3,sigma=0.5,until=2,seed=3")
+    assert np.array_equal(early.every[:2], always.every[:2]) and np.array_equal(
+        early.every_q[:2], always.every_q[:2]
+    )
+    assert np.array_equal(early.every_q[:, :, 0], always.every_q[:, :, 0])  # trajectory 0 stays plain
+    assert not np.allclose(early.every_q[2:, :, 1:], always.every_q[2:, :, 1:])  # no noise before step 3 on

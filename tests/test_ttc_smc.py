@@ -183,3 +183,26 @@ def test_agreement_gate_searches_only_where_a_noisy_probe_disagrees(model, token
         assert np.array_equal(gated.chosen(pick, "last")[sure], plain.last[sure, 0])
     with pytest.raises(TTCSpecError, match="needs k >= 2"):
         parse_spec("smc:k=1,gate=agree")
+
+
+def test_waves_stop_a_puzzles_search_once_a_candidate_is_sure(model):
+    k, wave, tau = 7, 2, 0.9
+    tokens = sudoku_tokens(8)
+    every = run(model, tokens, f"smc:k={k},sigma=1,gate=q,tau=1,wave={wave},seed=5")
+    assert (every.steps > 0).all()  # nothing reaches p_halt >= 1: every wave runs on every puzzle
+    gated = run(model, tokens, f"smc:k={k},sigma=1,gate=q,tau={tau},wave={wave},seed=5")
+    assert np.array_equal(gated.searched, halt_probability(gated.last_q[:, 0]) < tau)
+    ran = gated.steps > 0
+    assert ran[:, 0].all() and not ran[~gated.searched, 1:].any()
+    assert ran[gated.searched, 1 : 1 + wave].all()  # the first wave runs on every searched puzzle
+    stopped = continued = 0
+    for i in np.flatnonzero(gated.searched):
+        for lo in range(1 + wave, k, wave):  # a wave ran iff no earlier searched candidate was sure
+            sure = bool((halt_probability(gated.last_q[i, 1:lo]) >= tau).any())
+            assert ran[i, lo : lo + wave].all() == (not sure) and ran[i, lo : lo + wave].any() == (not sure)
+            stopped, continued = stopped + sure, continued + (not sure)
+    assert stopped and continued  # both happen with this tau
+    assert np.array_equal(gated.calls, gated.steps.sum(1) * model.calls_per_step)
+    assert gated.calls.sum() < every.calls.sum()
+    with pytest.raises(TTCSpecError, match="wave=W needs a gate"):
+        parse_spec("smc:k=4,wave=2")

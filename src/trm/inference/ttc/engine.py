@@ -158,6 +158,7 @@ class TTCRunner:
                         noisy=torch.as_tensor(noisy[lo:hi]),
                         sigma=spec.sigma,
                         noise_on=spec.noise_on,
+                        noise_until=spec.until,
                         early_exit=spec.early_exit,
                         generator=self._generator,
                         record_steps=record_steps,
@@ -201,8 +202,10 @@ class TTCRunner:
     def _run_gated(self, tokens: np.ndarray, ids: np.ndarray, record_steps: bool) -> Candidates:
         """The plain pass on every puzzle (candidate 0), then the particle search only where it is unsure:
         ``gate=q``: its halting probability is below ``tau`` (K - 1 particles); ``gate=agree``: one noisy
-        probe (candidate 1, on every puzzle) ends with another answer (K - 2 particles). A puzzle not
-        searched has its plain answer in the remaining candidate slots, at no cost (steps 0)."""
+        probe (candidate 1, on every puzzle) ends with another answer (K - 2 particles). ``wave=W``: the
+        particles run W at a time, each wave only on the puzzles where no candidate after the plain pass
+        has ended with a halting probability >= ``tau`` yet. A slot that did not run holds the plain
+        answer, at no cost (steps 0)."""
         p, k = tokens.shape[0], self.spec.noise_k
         plain = self._trajectories(
             tokens, ids, np.zeros(p, dtype=bool), 1, smc=False, record_steps=record_steps
@@ -235,16 +238,21 @@ class TTCRunner:
             )
             put(probe, np.arange(p), 1)
             unsure, first = (probe["last"] != plain["last"]).any(axis=1), 2
-        u, m = np.flatnonzero(unsure), k - first
-        if m > 0 and len(u):
+        u, lo = np.flatnonzero(unsure), first
+        wave = self.spec.wave or k - first  # default: one wave of every searched particle
+        while lo < k and len(u):
+            m = min(wave, k - lo)
             rows = np.repeat(tokens[u], m, axis=0)
             t = self._trajectories(
                 rows, np.repeat(ids[u], m), np.ones(len(rows), dtype=bool), m, smc=True, first=0,
                 record_steps=record_steps,
             )  # fmt: skip
-            put(t, u, first)
-            if record_steps:  # the search's rows come in groups of m per puzzle, after the first candidates
-                full["parent"][:, u, first:] = first + (t["parent"] % m).reshape(-1, len(u), m)
+            put(t, u, lo)
+            if record_steps:  # a wave's rows come in groups of m per puzzle, in slots lo .. lo + m - 1
+                full["parent"][:, u, lo : lo + m] = lo + (t["parent"] % m).reshape(-1, len(u), m)
+            lo += m
+            # the next wave only where no searched candidate (the plain pass aside) is sure yet
+            u = u[halt_probability(full["last_q"][u, 1:lo]).max(axis=1) < self.spec.tau]
         return self._candidates(full, unsure)
 
     def _candidates(self, c: dict[str, np.ndarray], searched: np.ndarray) -> Candidates:

@@ -131,9 +131,9 @@ def trace_from_candidates(cands, puzzle: int, ran: np.ndarray, chosen: int) -> P
     if (parent < 0).any():
         raise ValueError("a particle that ran descends from one that did not")
     c = np.arange(k)
-    if spec.gate != "none":  # the plain pass (and the probe) first, then one group of searched particles
+    if spec.gate != "none":  # the plain pass (and the probe) first, then the searched particles' waves
         first = 1 if spec.gate == "q" else 2
-        group = np.where(c < first, -1, 0)
+        group = np.where(c < first, -1, (c - first) // (spec.wave or k))
     else:  # one group of noise_k particles per copy, its particle 0 (noise-free) the reference
         m = spec.noise_k
         group = np.where(c % m == 0, -1, c // m)

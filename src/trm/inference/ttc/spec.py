@@ -4,20 +4,24 @@ Grammar: strategies joined by ``+``, each ``name`` or ``name:key=value,key=value
 
 - ``steps:n=N[,exit=q]``: N supervision steps per trajectory (default: the model's N_sup); ``exit=q``
   stops a trajectory at its first step with a positive halting signal (fewer calls).
-- ``noise:k=K[,sigma=S][,on=z|y|zy]``: K trajectories per copy of the puzzle; Gaussian noise of scale S
-  (default 0.1; the states are RMS-normalised, so S is relative to a unit RMS) is added to ``on``
-  (default ``z``) before every supervision step. Trajectory 0 has no noise.
+- ``noise:k=K[,sigma=S][,on=z|y|zy][,until=U]``: K trajectories per copy of the puzzle; Gaussian noise of
+  scale S (default 0.1; the states are RMS-normalised, so S is relative to a unit RMS) is added to ``on``
+  (default ``z``) before every supervision step, or with ``until=U`` before the first U steps only (the
+  trajectory then settles without noise). Trajectory 0 has no noise.
 - ``augment:k=K``: K symmetric copies of the puzzle (copy 0 is the puzzle itself), each answer mapped back.
 - ``smc:k=K[,sigma=S][,on=z|y|zy][,resample=q|ess|none][,every=N][,stop=q|agree|none][,conf=C]
-  [,gate=none|q|agree][,tau=T]``: particle search (sequential Monte Carlo, :mod:`.particles`): K particles,
-  particle 0 the noise-free reference, particles 1..K-1 noisy (as ``noise``) and resampled every N
-  supervision steps with weights sigmoid(halting signal); ``resample=ess`` (default) only when their
-  effective sample size falls below half their number. ``stop=q`` (default) ends a puzzle's particles
-  once their mean halting probability reaches C (default 0.5); ``agree`` also needs them all to give one
-  answer. ``gate=q`` runs the plain pass first and searches only the puzzles whose halting probability
-  is below T (default 0.5), ``gate=agree`` only those where one noisy probe disagrees with it; the
-  others keep the plain answer. Answers are read at the last step; ``select=q`` (the default; it beat
-  ``wvote`` on our quick-start model, docs/ttc.md) or any other.
+  [,gate=none|q|agree][,tau=T][,wave=W][,until=U]``: particle search (sequential Monte Carlo,
+  :mod:`.particles`): K particles, particle 0 the noise-free reference, particles 1..K-1 noisy (as
+  ``noise``) and resampled every N supervision steps with weights sigmoid(halting signal);
+  ``resample=ess`` (default) only when their effective sample size falls below half their number.
+  ``stop=q`` (default) ends a puzzle's particles once their mean halting probability reaches C (default
+  0.5); ``agree`` also needs them all to give one answer. ``gate=q`` runs the plain pass first and
+  searches only the puzzles whose halting probability is below T (default 0.5), ``gate=agree`` only
+  those where one noisy probe disagrees with it; the others keep the plain answer. ``wave=W`` (with a
+  gate) runs the searched particles W at a time and stops a puzzle's search once one of its candidates
+  other than the plain pass ends with a halting probability >= T: the halting head as the verifier, so
+  compute goes to the puzzles where no confident answer has turned up yet. Answers are read at the last
+  step; ``select=q`` (the default; it beat ``wvote`` on our quick-start model, docs/ttc.md) or any other.
 
 Candidates per puzzle = augment k x noise k (or smc k). Options that are not a strategy's own may follow
 any part:
@@ -43,8 +47,13 @@ from dataclasses import dataclass, replace
 from trm.data.errors import InputError
 
 SELECTIONS = ("q", "vote", "wvote", "verify")
-SMC_KEYS = ("k", "sigma", "on", "resample", "every", "stop", "conf", "gate", "tau")
-STRATEGY_KEYS = {"steps": ("n", "exit"), "noise": ("k", "sigma", "on"), "augment": ("k",), "smc": SMC_KEYS}
+SMC_KEYS = ("k", "sigma", "on", "until", "resample", "every", "stop", "conf", "gate", "tau", "wave")
+STRATEGY_KEYS = {
+    "steps": ("n", "exit"),
+    "noise": ("k", "sigma", "on", "until"),
+    "augment": ("k",),
+    "smc": SMC_KEYS,
+}
 GLOBAL_KEYS = ("select", "at", "seed")
 
 
@@ -65,6 +74,7 @@ class TTCSpec:
     noise_k: int = 1  # trajectories per copy (trajectory 0 noise-free)
     sigma: float = 0.1
     noise_on: str = "z"  # "z", "y" or "zy"
+    until: int = 0  # noise before the first U supervision steps only (0: before every step)
     augment_k: int = 1  # symmetric copies (copy 0 = the puzzle)
     select: str = "q"
     at: str | None = None  # "best" | "last" | None: the selection's default (see answer_step)
@@ -77,6 +87,7 @@ class TTCSpec:
     conf: float = 0.5  # mean halting probability at which they stop
     gate: str = "none"  # "none" | "q" | "agree": search only the puzzles the plain pass is unsure of
     tau: float = 0.5  # the gate's halting-probability threshold
+    wave: int = 0  # gated search: particles per wave (0: all at once); stop once a candidate is sure
 
     @property
     def candidates(self) -> int:
@@ -146,6 +157,8 @@ def parse_spec(spec: str) -> TTCSpec:
             raise TTCSpecError(
                 spec, spec.index("gate"), "a gate compares with the plain pass: not with augment"
             )
+        if fields.get("wave", 0) and fields.get("gate", "none") == "none":
+            raise TTCSpecError(spec, spec.index("wave"), "wave=W needs a gate (gate=q or gate=agree)")
         if fields.get("gate") == "agree" and fields.get("noise_k", 1) == 1:
             raise TTCSpecError(
                 spec, spec.index("gate"), "gate=agree needs k >= 2 (the plain pass and a probe)"
@@ -179,8 +192,8 @@ def _set(spec: str, pos: int, strategy: str, key: str, text: str, fields: dict[s
             "resample": ("q", "ess", "none"), "stop": ("q", "agree", "none"), "gate": ("none", "q", "agree")
         }  # fmt: skip
         fields[key] = _choice(spec, pos, key, text, options[key])
-    elif key == "every":
-        fields["every"] = _value(spec, pos, key, text, int, 1)
+    elif key in ("every", "wave", "until"):
+        fields[key] = _value(spec, pos, key, text, int, 1)
     elif key in ("conf", "tau"):
         fields[key] = _value(spec, pos, key, text, float, 0)
         if fields[key] > 1:

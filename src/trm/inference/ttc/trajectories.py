@@ -58,6 +58,7 @@ def run_trajectories(
     noisy: Tensor | None = None,
     sigma: float = 0.0,
     noise_on: str = "z",
+    noise_until: int = 0,
     early_exit: bool = False,
     generator: torch.Generator | None = None,
     record_steps: bool = False,
@@ -66,7 +67,8 @@ def run_trajectories(
     """Run ``steps`` supervision steps on every row of ``batch`` (inputs [R, L], puzzle_identifiers [R]).
 
     Call under ``torch.inference_mode()`` and the autocast of your choice. ``noisy`` [R] bool marks the rows
-    that get noise of scale ``sigma`` on ``noise_on`` ("z", "y" or "zy") before every step. ``particles``
+    that get noise of scale ``sigma`` on ``noise_on`` ("z", "y" or "zy") before every step (with
+    ``noise_until`` U > 0: before each of a row's first U steps only). ``particles``
     builds the particle filter of this batch from its stepper (particle search).
     """
     inputs = batch["inputs"]
@@ -84,6 +86,8 @@ def run_trajectories(
 
     def perturb(carry: Carry, row_of: np.ndarray) -> Carry:
         s = scale[torch.as_tensor(row_of, device=device)]
+        if noise_until:  # rows past their first U steps settle without noise
+            s = s * (carry.steps.to(device) < noise_until).float()
         y = _noise_like(carry.y, s, generator) if "y" in noise_on else carry.y
         z = _noise_like(carry.z, s, generator) if "z" in noise_on else carry.z
         return Carry(y=y, z=z, steps=carry.steps, halted=carry.halted, data=carry.data)
