@@ -30,7 +30,7 @@ How to run (a separate venv keeps the project's .venv untouched)::
     python3 -m venv /tmp/peers
     /tmp/peers/bin/pip install torch==2.13.0 tiny-recursive-model
     # nano-trm pins Requires-Python ==3.12.1 and its dependencies pull a CUDA torch: install it bare
-    /tmp/peers/bin/pip download --no-deps --python-version 3.12 nano-trm -d /tmp/peers/wheels
+    /tmp/peers/bin/pip download --no-deps --python-version 3.12.1 nano-trm -d /tmp/peers/wheels
     /tmp/peers/bin/pip install --no-deps --ignore-requires-python /tmp/peers/wheels/nano_trm-*.whl
     /tmp/peers/bin/pip install lightning einops scikit-learn "scipy<1.17" omegaconf hydra-core \
         --only-binary :all: --no-binary antlr4-python3-runtime

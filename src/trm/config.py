@@ -78,6 +78,9 @@ class TrainConfig(_Strict):
     q_loss_weight: float = 0.5
     ema: bool = True
     ema_rate: float = Field(0.999, gt=0, lt=1)
+    # warm-up of the EMA rate: min(ema_rate, (1 + step) / (10 + step)), so early averages follow the
+    # weights of the last steps instead of the initial ones (off: the papers' plain EMA)
+    ema_warmup: bool = False
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"

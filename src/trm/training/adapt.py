@@ -194,7 +194,7 @@ def adapt(
         table[0] = 0.0  # the blank identifier stays blank
         model.load_state_dict({**weights, key: table}, strict=True)
         if trainer.ema is not None:  # start the average from the loaded weights
-            trainer.ema = EMA(model, config.train.ema_rate)
+            trainer.ema = EMA(model, config.train.ema_rate, warmup=config.train.ema_warmup)
         if s.mode == "embeddings":  # gradients still flow through the frozen network to the rows
             for p in trainer.dense_params:
                 p.requires_grad_(False)

@@ -130,7 +130,7 @@ class Trainer:
         self.config = config.model_copy(update={"model": filled}) if filled is not None else config
 
         self.opt, self.sparse_opt, self.dense_params, self.emb_params = build_optimizers(model, tc)
-        self.ema = EMA(model, tc.ema_rate) if tc.ema else None
+        self.ema = EMA(model, tc.ema_rate, warmup=tc.ema_warmup) if tc.ema else None
 
         from trm.data.loader import TrainLoader
 
@@ -238,7 +238,7 @@ class Trainer:
             self.sparse_opt.step(dist.all_gather_rows(carry.data["puzzle_identifiers"], self.info))
             self.sparse_opt.zero_grad(set_to_none=True)
         if self.ema is not None:
-            self.ema.update(self.model)
+            self.ema.update(self.model, step)
         self.carry, self.step = carry, step
         return stats
 
