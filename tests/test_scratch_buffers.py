@@ -52,13 +52,23 @@ def test_buffers_are_released_after_the_block_and_not_shared_across_threads():
     assert kernels._SCRATCH.get() is None
 
 
-def test_grad_path_never_uses_the_buffers():
+def test_grad_path_shares_only_its_backward_temporaries_and_gives_the_same_gradients():
     gen = torch.Generator().manual_seed(1)
     w_gate_up, w_down = (w.requires_grad_() for w in _weights(16, 32, gen))
-    x = torch.randn(5, 16, generator=gen)
-    with reuse_buffers():
-        swiglu(x, w_gate_up, w_down).sum().backward()
-        assert kernels._SCRATCH.get() == {}
+    xs = [torch.randn(5, 16, generator=gen, requires_grad=True) for _ in range(3)]
+
+    def grads(reuse: bool) -> list[torch.Tensor]:
+        for t in (w_gate_up, w_down, *xs):
+            t.grad = None
+        with reuse_buffers() if reuse else contextlib.nullcontext():
+            out = sum((swiglu(x, w_gate_up, w_down) * (i + 1)).sum() for i, x in enumerate(xs))
+            if reuse:  # one entry, shared by the three calls; the no-grad buffers are not made
+                assert list(kernels._SCRATCH.get()) == [("backward", 5, 32, torch.float32, 2)]
+        out.backward()  # after the block: the graph keeps the temporaries alive
+        return [t.grad.clone() for t in (w_gate_up, w_down, *xs)]
+
+    for a, b in zip(grads(True), grads(False), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def _tiny(mixer: str) -> TRM:

@@ -170,16 +170,17 @@ def reuse_buffers() -> AbstractContextManager[None]:
 
 
 def _scratch(
-    rows: int, inter: int, dtype: torch.dtype, device: torch.device, count: int = 2
+    rows: int, inter: int, dtype: torch.dtype, device: torch.device, count: int = 2, tag: str = "no_grad"
 ) -> tuple[Tensor, ...] | None:
-    """``count`` buffers [rows, inter] (gate, up) of the active ``reuse_buffers`` block, or None (no
-    block, not CPU, or traced/compiled: those keep plain allocations)."""
+    """``count`` buffers [rows, inter] of the active ``reuse_buffers`` block for one use (``tag``:
+    "no_grad" gate and up, or the gradient path's "backward" temporaries), or None (no block, not
+    CPU, or traced/compiled: those keep plain allocations)."""
     if device.type != "cpu" or plain_ops_only():
         return None
     scratch = _SCRATCH.get()
     if scratch is None:
         return None
-    key = (rows, inter, dtype, count)
+    key = (tag, rows, inter, dtype, count)
     if key not in scratch:
         scratch[key] = tuple(torch.empty(rows, inter, dtype=dtype) for _ in range(count))
     return scratch[key]
@@ -209,7 +210,8 @@ def cast_weight(w: Tensor, dtype: torch.dtype) -> Tensor:
 def _swiglu_forward(
     x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: bool, for_backward: bool
 ) -> tuple[Tensor, ...]:
-    """(out, x, gate, up, act, hidden, w_gate_up, w_down) in the compute dtype (autocast's, else x's)."""
+    """(out, x, gate, up, w_gate_up, w_down) in the compute dtype (autocast's, else x's); only out
+    without ``for_backward``."""
     device = x.device.type
     dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
     with torch.autocast(device, enabled=False):
@@ -218,18 +220,22 @@ def _swiglu_forward(
         if not for_backward and _column_major(x):
             return (_swiglu_transposed(x, w_gu, w_d, residual),)
         w_gate, w_up = w_gu.chunk(2, dim=0)  # [inter, in] each, contiguous
-        buffers = None if for_backward else _scratch(x.shape[0], w_gate.shape[0], dtype, x.device)
-        if buffers is not None:
-            gate, up = torch.mm(x, w_gate.t(), out=buffers[0]), torch.mm(x, w_up.t(), out=buffers[1])
-        else:
+        rows, inter = x.shape[0], w_gate.shape[0]
+        if for_backward:  # gate and up are saved; hidden = silu(gate) * up goes to a temporary
             gate, up = x @ w_gate.t(), x @ w_up.t()  # [N, inter] each, contiguous
-        if for_backward:
-            act = F.silu(gate)
-            hidden = act * up  # [N, inter]
-        else:  # nothing is saved: overwrite gate (no new [N, inter] buffers)
-            act = hidden = F.silu(gate, inplace=True).mul_(up)
+            temps = _scratch(rows, inter, dtype, x.device, count=2, tag="backward")
+            hidden = torch.ops.aten.silu.out(gate, out=temps[0] if temps else torch.empty_like(gate))
+            hidden.mul_(up)
+        else:  # nothing is saved: silu and the product overwrite gate (no new [N, inter] buffers)
+            buffers = _scratch(rows, inter, dtype, x.device)
+            if buffers is not None:
+                gate = torch.mm(x, w_gate.t(), out=buffers[0])
+                up = torch.mm(x, w_up.t(), out=buffers[1])
+            else:
+                gate, up = x @ w_gate.t(), x @ w_up.t()
+            hidden = F.silu(gate, inplace=True).mul_(up)
         out = torch.addmm(x, hidden, w_d.t()) if residual else hidden @ w_d.t()  # [N, out]
-    return out, x, gate, up, act, hidden, w_gu, w_d
+    return (out,) if not for_backward else (out, x, gate, up, w_gu, w_d)
 
 
 def _column_major(x: Tensor) -> bool:
@@ -254,26 +260,36 @@ def _swiglu_transposed(x: Tensor, w_gu: Tensor, w_d: Tensor, residual: bool) -> 
 
 
 class SwiGLUFn(torch.autograd.Function):
-    """x [N, in] -> [N, out]; gradients are returned in the dtypes of x and the weights."""
+    """x [N, in] -> [N, out]; gradients are returned in the dtypes of x and the weights.
+
+    Saves x, gate and up (not silu(gate) or the hidden product: the backward recomputes them, two
+    cheap elementwise passes, so each call keeps two [N, inter] tensors alive instead of four). The
+    backward's [N, inter] temporaries are the two buffers of the forward's ``reuse_buffers`` block
+    (tag "backward"), shared by every call of that shape: backward calls run one after another and
+    none returns a view of them. Outside such a block (or off CPU) they are allocated per call.
+    """
 
     @staticmethod
     def forward(ctx, x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: bool) -> Tensor:
         out, *saved = _swiglu_forward(x, w_gate_up, w_down, residual, True)
         ctx.residual, ctx.x_dtype, ctx.w_dtypes = residual, x.dtype, (w_gate_up.dtype, w_down.dtype)
-        ctx.save_for_backward(*saved)  # x, gate, up, act, hidden and the weights, all in the compute dtype
+        gate = saved[1]
+        ctx.temps = _scratch(gate.shape[0], gate.shape[1], gate.dtype, gate.device, count=2, tag="backward")
+        ctx.save_for_backward(*saved)  # x, gate, up and the weights, all in the compute dtype
         return out
 
     @staticmethod
     def backward(ctx, d_out: Tensor) -> tuple[Tensor, Tensor, Tensor, None]:
-        x, gate, up, act, hidden, w_gate_up, w_down = ctx.saved_tensors
+        x, gate, up, w_gate_up, w_down = ctx.saved_tensors
         d_out = d_out.to(x.dtype)  # [N, out]
         w_gate, w_up = w_gate_up.chunk(2, dim=0)
+        act_buf, hidden_buf = ctx.temps or (torch.empty_like(gate), torch.empty_like(gate))
+        act = torch.ops.aten.silu.out(gate, out=act_buf)  # recomputed: the forward's values
+        hidden = torch.mul(act, up, out=hidden_buf)
         d_w_down = d_out.t() @ hidden  # [out, inter]
-        d_hidden = d_out @ w_down  # [N, inter]
-        d_up = d_hidden * act
-        # silu's backward written over d_hidden (a temporary; same-position aliasing is allowed):
-        # one [N, inter] buffer fewer to allocate (and page-fault in) per backward call.
-        d_hidden.mul_(up)
+        d_hidden = torch.mm(d_out, w_down, out=hidden_buf)  # hidden is no longer needed
+        d_up = act.mul_(d_hidden)  # over act (d_hidden * act: the same products)
+        d_hidden.mul_(up)  # then silu's backward over it (same-position aliasing is allowed)
         d_gate = torch.ops.aten.silu_backward.grad_input(d_hidden, gate, grad_input=d_hidden)
         inter = gate.shape[1]
         gate_up_dtype, down_dtype = ctx.w_dtypes
