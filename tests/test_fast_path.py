@@ -24,8 +24,15 @@ rms_norm_reference = rms_norm.__wrapped__
 swiglu_reference = swiglu.__wrapped__
 
 
+@pytest.fixture(params=[False, True], ids=["saved", "recomputed"])
+def recompute(request, monkeypatch):
+    """Both SwiGLU gradient paths: silu(gate) and the product saved, or recomputed by the backward."""
+    monkeypatch.setattr(kernels, "RECOMPUTE_MIN_BYTES", 0 if request.param else 1 << 62)
+    return request.param
+
+
 @pytest.mark.parametrize("residual", [False, True])
-def test_swiglu_backward_is_the_exact_derivative(residual):
+def test_swiglu_backward_is_the_exact_derivative(residual, recompute):
     torch.manual_seed(0)
     x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
     w_gate_up = torch.randn(8, 5, dtype=torch.float64, requires_grad=True)
@@ -50,7 +57,7 @@ def _grads(fn, *tensors):
 
 @pytest.mark.parametrize("residual", [False, True])
 @pytest.mark.parametrize("strided", [False, True])
-def test_swiglu_equals_reference_fp32(residual, strided):
+def test_swiglu_equals_reference_fp32(residual, strided, recompute):
     torch.manual_seed(0)
     base = torch.randn(3, 12, 7, requires_grad=True)  # x = base, or its [3, 7, 12] transposed view
     w_gate_up = (torch.randn(32, 12 if strided else 7) / 3).requires_grad_()
@@ -69,7 +76,7 @@ def test_swiglu_equals_reference_fp32(residual, strided):
 
 
 @pytest.mark.parametrize("x_dtype", [torch.float32, torch.bfloat16])
-def test_swiglu_under_bf16_autocast_matches_reference(x_dtype):
+def test_swiglu_under_bf16_autocast_matches_reference(x_dtype, recompute):
     torch.manual_seed(0)
     x = torch.randn(4, 9, 16).to(x_dtype).requires_grad_()
     w_gate_up = (torch.randn(48, 16) / 4).requires_grad_()
@@ -127,7 +134,7 @@ def _step_grads(model: TRM, batch: dict[str, torch.Tensor]):
 
 @pytest.mark.parametrize("mixer", ["mlp_t", "attention"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_trm_step_fast_equals_reference_ops(monkeypatch, mixer, dtype):
+def test_trm_step_fast_equals_reference_ops(monkeypatch, mixer, dtype, recompute):
     """Two supervision steps (12 network calls each), forward and backward, fast vs reference ops."""
     model = _tiny_trm(mixer).to(dtype)
     gen = torch.Generator().manual_seed(1)

@@ -15,7 +15,12 @@ times them. ``choose`` decides:
   ~1.5x slower on CPU), the weight gradient is written per half (no ``cat`` of a [N, 2*inter]
   gradient), and the residual ``x + swiglu(x)`` of a post-norm block is accumulated by the
   down-projection's ``addmm``. At the quick-start size (d=64) these elementwise passes, not the
-  matmuls, were half the CPU step time. Without gradient (the T-1 no-grad cycles, inference) silu and
+  matmuls, were half the CPU step time. With gradient only x, gate and up are saved: the backward
+  recomputes silu(gate) and the hidden product (two elementwise passes) into two temporaries shared
+  by all calls of a step, and writes the hidden gradient, then silu's derivative, over them. Against
+  saving all four [N, inter] tensors and allocating the backward's, the fp32 MLP-T training step at
+  batch 64 (2 threads, AVX2) went 22.8 -> 19.6 s and its peak memory at batch 32 4.25 -> 2.86 GB
+  (docs/speed.md, "Speed III"). Without gradient (the T-1 no-grad cycles, inference) silu and
   the product overwrite the gate buffer, and the backward writes silu's derivative over its
   temporary: the [N, inter] tensors of the paper models (33 MB for MLP-T's at batch 64 in bf16)
   exceed glibc's mmap threshold, so every fresh one is mapped and page-faulted in; two fewer per call.
@@ -210,8 +215,8 @@ def cast_weight(w: Tensor, dtype: torch.dtype) -> Tensor:
 def _swiglu_forward(
     x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: bool, for_backward: bool
 ) -> tuple[Tensor, ...]:
-    """(out, x, gate, up, w_gate_up, w_down) in the compute dtype (autocast's, else x's); only out
-    without ``for_backward``."""
+    """(out, x, gate, up, act, hidden, w_gate_up, w_down) in the compute dtype (autocast's, else x's),
+    act and hidden None where the backward recomputes them; only (out,) without ``for_backward``."""
     device = x.device.type
     dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
     with torch.autocast(device, enabled=False):
@@ -221,11 +226,16 @@ def _swiglu_forward(
             return (_swiglu_transposed(x, w_gu, w_d, residual),)
         w_gate, w_up = w_gu.chunk(2, dim=0)  # [inter, in] each, contiguous
         rows, inter = x.shape[0], w_gate.shape[0]
-        if for_backward:  # gate and up are saved; hidden = silu(gate) * up goes to a temporary
+        if for_backward:  # gate and up are saved; silu(gate) and the product too if small
             gate, up = x @ w_gate.t(), x @ w_up.t()  # [N, inter] each, contiguous
-            temps = _scratch(rows, inter, dtype, x.device, count=2, tag="backward")
-            hidden = torch.ops.aten.silu.out(gate, out=temps[0] if temps else torch.empty_like(gate))
-            hidden.mul_(up)
+            if _recomputed(gate):  # hidden goes to a temporary, the backward recomputes both
+                temps = _scratch(rows, inter, dtype, x.device, count=2, tag="backward")
+                hidden = torch.ops.aten.silu.out(gate, out=temps[0] if temps else torch.empty_like(gate))
+                act = None
+                hidden.mul_(up)
+            else:
+                act = F.silu(gate)
+                hidden = act * up
         else:  # nothing is saved: silu and the product overwrite gate (no new [N, inter] buffers)
             buffers = _scratch(rows, inter, dtype, x.device)
             if buffers is not None:
@@ -235,7 +245,19 @@ def _swiglu_forward(
                 gate, up = x @ w_gate.t(), x @ w_up.t()
             hidden = F.silu(gate, inplace=True).mul_(up)
         out = torch.addmm(x, hidden, w_d.t()) if residual else hidden @ w_d.t()  # [N, out]
-    return (out,) if not for_backward else (out, x, gate, up, w_gu, w_d)
+    if not for_backward:
+        return (out,)
+    return out, x, gate, up, act, None if act is None else hidden, w_gu, w_d
+
+
+# A SwiGLU with gradient whose [N, inter] tensors are at least this large saves only gate and up
+# (``SwiGLUFn``). Below it, saving silu(gate) and the product measured faster (the quick-start and
+# sudoku9_cpu steps, d=64: 3-5% on 2 threads); above it recomputing them was (docs/speed.md).
+RECOMPUTE_MIN_BYTES = 8 << 20
+
+
+def _recomputed(gate: Tensor) -> bool:
+    return gate.numel() * gate.element_size() >= RECOMPUTE_MIN_BYTES
 
 
 def _column_major(x: Tensor) -> bool:
@@ -262,34 +284,45 @@ def _swiglu_transposed(x: Tensor, w_gu: Tensor, w_d: Tensor, residual: bool) -> 
 class SwiGLUFn(torch.autograd.Function):
     """x [N, in] -> [N, out]; gradients are returned in the dtypes of x and the weights.
 
-    Saves x, gate and up (not silu(gate) or the hidden product: the backward recomputes them, two
-    cheap elementwise passes, so each call keeps two [N, inter] tensors alive instead of four). The
-    backward's [N, inter] temporaries are the two buffers of the forward's ``reuse_buffers`` block
-    (tag "backward"), shared by every call of that shape: backward calls run one after another and
-    none returns a view of them. Outside such a block (or off CPU) they are allocated per call.
+    Saves x, gate and up, and silu(gate) and the hidden product only when [N, inter] is below
+    ``RECOMPUTE_MIN_BYTES``: above it the backward recomputes them (two elementwise passes), so each
+    call keeps two [N, inter] tensors alive instead of four, and its temporaries are the two buffers
+    of the forward's ``reuse_buffers`` block (tag "backward"), shared by every call of that shape:
+    backward calls run one after another and none returns a view of them. Outside such a block (or
+    off CPU) they are allocated per call.
     """
 
     @staticmethod
     def forward(ctx, x: Tensor, w_gate_up: Tensor, w_down: Tensor, residual: bool) -> Tensor:
         out, *saved = _swiglu_forward(x, w_gate_up, w_down, residual, True)
         ctx.residual, ctx.x_dtype, ctx.w_dtypes = residual, x.dtype, (w_gate_up.dtype, w_down.dtype)
-        gate = saved[1]
-        ctx.temps = _scratch(gate.shape[0], gate.shape[1], gate.dtype, gate.device, count=2, tag="backward")
-        ctx.save_for_backward(*saved)  # x, gate, up and the weights, all in the compute dtype
+        gate, act = saved[1], saved[3]
+        rows, inter = gate.shape
+        ctx.temps = None  # the temporaries of the forward's hidden product, reused by the backward
+        if act is None:
+            ctx.temps = _scratch(rows, inter, gate.dtype, gate.device, count=2, tag="backward")
+        ctx.save_for_backward(*saved)  # x, gate, up, act, hidden and the weights, in the compute dtype
         return out
 
     @staticmethod
     def backward(ctx, d_out: Tensor) -> tuple[Tensor, Tensor, Tensor, None]:
-        x, gate, up, w_gate_up, w_down = ctx.saved_tensors
+        x, gate, up, act, hidden, w_gate_up, w_down = ctx.saved_tensors
         d_out = d_out.to(x.dtype)  # [N, out]
         w_gate, w_up = w_gate_up.chunk(2, dim=0)
-        act_buf, hidden_buf = ctx.temps or (torch.empty_like(gate), torch.empty_like(gate))
-        act = torch.ops.aten.silu.out(gate, out=act_buf)  # recomputed: the forward's values
-        hidden = torch.mul(act, up, out=hidden_buf)
-        d_w_down = d_out.t() @ hidden  # [out, inter]
-        d_hidden = torch.mm(d_out, w_down, out=hidden_buf)  # hidden is no longer needed
-        d_up = act.mul_(d_hidden)  # over act (d_hidden * act: the same products)
-        d_hidden.mul_(up)  # then silu's backward over it (same-position aliasing is allowed)
+        if act is None:  # recompute the forward's values into the temporaries
+            act_buf, hidden_buf = ctx.temps or (torch.empty_like(gate), torch.empty_like(gate))
+            act = torch.ops.aten.silu.out(gate, out=act_buf)
+            hidden = torch.mul(act, up, out=hidden_buf)
+            d_w_down = d_out.t() @ hidden  # [out, inter]
+            d_hidden = torch.mm(d_out, w_down, out=hidden_buf)  # hidden is no longer needed
+            d_up = act.mul_(d_hidden)  # over act (d_hidden * act: the same products)
+        else:
+            d_w_down = d_out.t() @ hidden
+            d_hidden = d_out @ w_down  # [N, inter]
+            d_up = d_hidden * act
+        # silu's backward written over d_hidden (a temporary; same-position aliasing is allowed):
+        # one [N, inter] buffer fewer to allocate (and page-fault in) per backward call.
+        d_hidden.mul_(up)
         d_gate = torch.ops.aten.silu_backward.grad_input(d_hidden, gate, grad_input=d_hidden)
         inter = gate.shape[1]
         gate_up_dtype, down_dtype = ctx.w_dtypes
