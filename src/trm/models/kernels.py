@@ -15,15 +15,17 @@ times them. ``choose`` decides:
   ~1.5x slower on CPU), the weight gradient is written per half (no ``cat`` of a [N, 2*inter]
   gradient), and the residual ``x + swiglu(x)`` of a post-norm block is accumulated by the
   down-projection's ``addmm``. At the quick-start size (d=64) these elementwise passes, not the
-  matmuls, were half the CPU step time. With gradient only x, gate and up are saved: the backward
-  recomputes silu(gate) and the hidden product (two elementwise passes) into two temporaries shared
-  by all calls of a step, and writes the hidden gradient, then silu's derivative, over them. Against
-  saving all four [N, inter] tensors and allocating the backward's, the fp32 MLP-T training step at
-  batch 64 (2 threads, AVX2) went 22.8 -> 19.6 s and its peak memory at batch 32 4.25 -> 2.86 GB
-  (docs/speed.md, "Speed III"). Without gradient (the T-1 no-grad cycles, inference) silu and
-  the product overwrite the gate buffer, and the backward writes silu's derivative over its
-  temporary: the [N, inter] tensors of the paper models (33 MB for MLP-T's at batch 64 in bf16)
-  exceed glibc's mmap threshold, so every fresh one is mapped and page-faulted in; two fewer per call.
+  matmuls, were half the CPU step time. With gradient and [N, inter] of 8 MiB or more (the paper
+  models) only x, gate and up are saved: the backward recomputes silu(gate) and the hidden product
+  (two elementwise passes) into two temporaries shared by all calls of a step, and writes the hidden
+  gradient, then silu's derivative, over them. Against saving all four [N, inter] tensors and
+  allocating the backward's, the fp32 MLP-T training step at batch 64 (2 threads, AVX2) went 22.5-22.8
+  -> 19.6-19.9 s and its peak memory at batch 32 4.0 -> 2.7 GB; the small models' tensors stay in
+  cache, where saving was faster (docs/speed.md, "The MLP-T training step op by op"). Without
+  gradient (the T-1 no-grad cycles, inference) silu and the product overwrite the gate buffer, and
+  the backward writes silu's derivative over its temporary: the [N, inter] tensors of the paper
+  models (33 MB for MLP-T's at batch 64 in bf16) exceed glibc's mmap threshold, so every fresh one is
+  mapped and page-faulted in; two fewer per call.
   Also without gradient, a column-major input (MLP-T's token mixer at batch 1: the [1, D, L'] view of
   the residual stream) is multiplied from the left, ``(W_down @ hidden(W_gate_up @ x^T))^T``: one
   product gives gate and up as contiguous row blocks, the residual is added without a transposing
@@ -251,8 +253,9 @@ def _swiglu_forward(
 
 
 # A SwiGLU with gradient whose [N, inter] tensors are at least this large saves only gate and up
-# (``SwiGLUFn``). Below it, saving silu(gate) and the product measured faster (the quick-start and
-# sudoku9_cpu steps, d=64: 3-5% on 2 threads); above it recomputing them was (docs/speed.md).
+# (``SwiGLUFn``). Below it, saving silu(gate) and the product too measured as fast or faster
+# (sudoku9_cpu, d=64: 5% on 2 threads); above it recomputing them kept a third less memory and was
+# 0-14% faster (benchmarks/swiglu_recompute.py; docs/speed.md).
 RECOMPUTE_MIN_BYTES = 8 << 20
 
 
