@@ -255,7 +255,7 @@ def _swiglu_forward(
 # A SwiGLU with gradient whose [N, inter] tensors are at least this large saves only gate and up
 # (``SwiGLUFn``). Below it, saving silu(gate) and the product too measured as fast or faster
 # (sudoku9_cpu, d=64: 5% on 2 threads); above it recomputing them kept a third less memory and was
-# 0-14% faster (benchmarks/swiglu_recompute.py; docs/speed.md).
+# faster: 1.00-1.05x at batch 32, 1.12-1.25x at batch 64 (benchmarks/swiglu_recompute.py, compare.py).
 RECOMPUTE_MIN_BYTES = 8 << 20
 
 
