@@ -15,7 +15,7 @@ times them. ``choose`` decides:
   ~1.5x slower on CPU), the weight gradient is written per half (no ``cat`` of a [N, 2*inter]
   gradient), and the residual ``x + swiglu(x)`` of a post-norm block is accumulated by the
   down-projection's ``addmm``. At the quick-start size (d=64) these elementwise passes, not the
-  matmuls, were half the CPU step time. With gradient and [N, inter] of 8 MiB or more (the paper
+  matmuls, were half the CPU step time. With gradient on CPU and [N, inter] of 8 MiB or more (the paper
   models) only x, gate and up are saved: the backward recomputes silu(gate) and the hidden product
   (two elementwise passes) into two temporaries shared by all calls of a step, and writes the hidden
   gradient, then silu's derivative, over them. Against saving all four [N, inter] tensors and
@@ -252,7 +252,7 @@ def _swiglu_forward(
     return out, x, gate, up, act, None if act is None else hidden, w_gu, w_d
 
 
-# A SwiGLU with gradient whose [N, inter] tensors are at least this large saves only gate and up
+# A SwiGLU with gradient on CPU whose [N, inter] tensors are at least this large saves only gate and up
 # (``SwiGLUFn``). Below it, saving silu(gate) and the product too measured as fast or faster
 # (sudoku9_cpu, d=64: 5% on 2 threads); above it recomputing them kept a third less memory and was
 # faster: 1.00-1.05x at batch 32, 1.12-1.25x at batch 64 (benchmarks/swiglu_recompute.py, compare.py).
@@ -260,7 +260,9 @@ RECOMPUTE_MIN_BYTES = 8 << 20
 
 
 def _recomputed(gate: Tensor) -> bool:
-    return gate.numel() * gate.element_size() >= RECOMPUTE_MIN_BYTES
+    """Recompute on CPU only: that is where it was measured (CUDA's caching allocator makes fresh
+    tensors cheap, so there it would only trade time for memory)."""
+    return gate.device.type == "cpu" and gate.numel() * gate.element_size() >= RECOMPUTE_MIN_BYTES
 
 
 def _column_major(x: Tensor) -> bool:
