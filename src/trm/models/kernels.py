@@ -231,7 +231,7 @@ def _swiglu_forward(
         if for_backward:  # gate and up are saved; silu(gate) and the product too if small
             gate, up = x @ w_gate.t(), x @ w_up.t()  # [N, inter] each, contiguous
             if _recomputed(gate):  # hidden goes to a temporary, the backward recomputes both
-                temps = _scratch(rows, inter, dtype, x.device, count=2, tag="backward")
+                temps = _backward_temps(gate)
                 hidden = torch.ops.aten.silu.out(gate, out=temps[0] if temps else torch.empty_like(gate))
                 act = None
                 hidden.mul_(up)
@@ -263,6 +263,12 @@ def _recomputed(gate: Tensor) -> bool:
     """Recompute on CPU only: that is where it was measured (CUDA's caching allocator makes fresh
     tensors cheap, so there it would only trade time for memory)."""
     return gate.device.type == "cpu" and gate.numel() * gate.element_size() >= RECOMPUTE_MIN_BYTES
+
+
+def _backward_temps(gate: Tensor) -> tuple[Tensor, ...] | None:
+    """The two [N, inter] temporaries of a recomputing SwiGLU (forward: its hidden product; backward:
+    silu(gate) and the product, then their gradients), shared by the step's calls of that shape."""
+    return _scratch(gate.shape[0], gate.shape[1], gate.dtype, gate.device, count=2, tag="backward")
 
 
 def _column_major(x: Tensor) -> bool:
@@ -302,10 +308,7 @@ class SwiGLUFn(torch.autograd.Function):
         out, *saved = _swiglu_forward(x, w_gate_up, w_down, residual, True)
         ctx.residual, ctx.x_dtype, ctx.w_dtypes = residual, x.dtype, (w_gate_up.dtype, w_down.dtype)
         gate, act = saved[1], saved[3]
-        rows, inter = gate.shape
-        ctx.temps = None  # the temporaries of the forward's hidden product, reused by the backward
-        if act is None:
-            ctx.temps = _scratch(rows, inter, gate.dtype, gate.device, count=2, tag="backward")
+        ctx.temps = _backward_temps(gate) if act is None else None  # the forward's, reused
         ctx.save_for_backward(*saved)  # x, gate, up, act, hidden and the weights, in the compute dtype
         return out
 
