@@ -1,11 +1,13 @@
 """GPU checks (marker ``gpu``; run by ``benchmarks/gpu_check.sh`` on a machine with CUDA, skipped elsewhere).
 
 Each compares the CUDA path with the CPU path or with itself in another mode, on tiny models:
-the fp32 forward equals the CPU's, a bf16 training step moves the weights and keeps the loss finite,
-a compiled model equals the eager one, and the trainer runs end to end on the GPU.
+the fp32 forward is as close to float64 as the CPU's, a bf16 training step moves the weights and keeps
+the loss finite, a compiled model equals the eager one, and the trainer runs end to end on the GPU.
 """
 
 from __future__ import annotations
+
+import copy
 
 import pytest
 import torch
@@ -41,14 +43,25 @@ def _steps(model, batch, n=3):
 
 
 @pytest.mark.parametrize("mixer", ["mlp_t", "attention"])
-def test_cuda_fp32_forward_equals_cpu(mixer):
+def test_cuda_fp32_forward_as_close_to_float64_as_cpu(mixer):
+    """fp32 on CUDA stays about as close to a float64 reference as fp32 on the CPU does.
+
+    Comparing the two fp32 paths directly is too strict: three supervision steps of MLP-T's recursion
+    carry either path's rounding to ~2e-4 on logits of magnitude ~4 (measured against float64), and the
+    two paths round differently, so they can differ by up to twice that.
+    """
     model = _tiny(mixer).eval()
     batch = random_batch(4, 0, 11, 81, 3)
     with torch.inference_mode():
         cpu = _steps(model, batch)
+        ref = _steps(copy.deepcopy(model).double(), batch)
         model.cuda()
         gpu = _steps(model, {k: v.cuda() for k, v in batch.items()})
-    torch.testing.assert_close(gpu, cpu, atol=2e-4, rtol=2e-4)
+    cpu_err = (cpu - ref).abs().max().item()
+    gpu_err = (gpu - ref).abs().max().item()
+    print(f"{mixer}: max |fp32 - float64| cpu {cpu_err:.3g}, cuda {gpu_err:.3g}")
+    assert gpu_err <= max(4 * cpu_err, 1e-4), f"cuda fp32 error {gpu_err:.3g} against cpu's {cpu_err:.3g}"
+    torch.testing.assert_close(gpu, ref, atol=1e-3, rtol=1e-3)
 
 
 @pytest.mark.parametrize("mixer", ["mlp_t", "attention"])
