@@ -141,7 +141,7 @@ class DataSpec:
 
 def ensure_data(root: Path, spec: DataSpec) -> Path:
     """Generate the 6x6 Sudoku set once (reused when its build options match)."""
-    from trm.data.sudoku.build import build_from_generator
+    from trm.data.sudoku.build_generated import build_from_generator
 
     data = (
         root

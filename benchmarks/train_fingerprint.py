@@ -26,7 +26,7 @@ from safetensors.torch import load_file
 
 from trm.checkpoints.run_dir import latest_checkpoint
 from trm.config import load_recipe
-from trm.data.sudoku.build import build_from_generator
+from trm.data.sudoku.build_generated import build_from_generator
 from trm.training.logging import read_metrics
 from trm.training.loop import train
 

@@ -11,7 +11,7 @@ from trm.config import load_recipe
 from trm.data.format import DatasetMetadata, open_split
 from trm.data.grid.build import GridOptions, build_grids
 from trm.data.grid.examples import generate, write_jsonl
-from trm.data.sudoku.build import build_from_generator
+from trm.data.sudoku.build_generated import build_from_generator
 from trm.models import build_model
 
 N_SUP = 3

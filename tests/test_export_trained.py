@@ -43,7 +43,7 @@ def trained(tmp_path_factory):
     run = os.environ.get("TRM_EXPORT_TRAINED_RUN")
     if run is None:
         from trm.config import load_recipe
-        from trm.data.sudoku.build import build_from_generator
+        from trm.data.sudoku.build_generated import build_from_generator
         from trm.training.loop import train
 
         root = tmp_path_factory.mktemp("trained")

@@ -95,7 +95,7 @@ def test_cuda_compiled_equals_eager():
 
 def test_trainer_runs_on_cuda(tmp_path):
     from trm.config import load_recipe
-    from trm.data.sudoku.build import build_from_generator
+    from trm.data.sudoku.build_generated import build_from_generator
     from trm.training.loop import train
 
     build_from_generator(tmp_path / "data", size=4, train_count=64, test_count=16, num_aug=2, seed=0)

@@ -13,7 +13,8 @@ from trm.data.errors import InputError
 from trm.data.format import open_split
 from trm.data.loader import TrainLoader
 from trm.data.sudoku import augment, count_solutions, format_grid, from_tokens, generate, is_valid_solution
-from trm.data.sudoku.build import build_from_files, build_from_generator, build_from_hub
+from trm.data.sudoku.build import build_from_files, build_from_hub
+from trm.data.sudoku.build_generated import build_from_generator
 from trm.errors import OutputExistsError
 
 

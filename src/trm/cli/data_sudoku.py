@@ -146,7 +146,7 @@ def sudoku(
 
 
 def _build(*, source: Source, out: Path, num_aug: int | None, **o):
-    from trm.data.sudoku import build
+    from trm.data.sudoku import build, build_generated
 
     common = {"seed": o["seed"], "force": o["force"], "progress": True, "val_count": o["val_count"]}
     if source is Source.hub:
@@ -175,7 +175,7 @@ def _build(*, source: Source, out: Path, num_aug: int | None, **o):
         )
     if o["train_count"] is None or o["test_count"] is None:
         raise typer.BadParameter("--source generate needs --train-count and --test-count")
-    return build.build_from_generator(
+    return build_generated.build_from_generator(
         out,
         size=o["size"],
         train_count=o["train_count"],

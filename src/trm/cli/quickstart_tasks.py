@@ -80,7 +80,7 @@ def _flag(key: str) -> str:
 
 def _sudoku(size: int) -> Callable[[Path, Counts, Path | None, Say], str]:
     def build(data: Path, c: Counts, file: Path | None, say: Say) -> str:
-        from trm.data.sudoku.build import build_from_generator
+        from trm.data.sudoku.build_generated import build_from_generator
 
         # Starting worker processes costs seconds (20 9x9 puzzles: 1.1 s in one process, 4.0 s with two
         # workers on the shared 2-core machine), so a small set is generated in this process.

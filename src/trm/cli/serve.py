@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from trm.cli.checkpoint_args import ArchConfigOption, ArchOption, StepOption, load_options
+from trm.cli.inference_args import DeviceOption as Device
 from trm.cli.threads_arg import SolveThreadsOption
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -17,7 +18,6 @@ Checkpoints = Annotated[
         "--checkpoint", "-c", help="A checkpoint to serve (run dir, step dir, ...); repeat for several."
     ),
 ]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
 
 
 def _Limit(flag: str, help: str) -> type:  # noqa: N802 (used as a type annotation)

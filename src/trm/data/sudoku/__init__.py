@@ -1,7 +1,7 @@
 """Sudoku toolkit: parse and write puzzles, solve, count and rate them, generate and augment them.
 
 Grids are numpy int arrays [N, N] (0 = blank, digits 1..N) for N in 4, 6, 9, 16. The dataset builders
-live in :mod:`trm.data.sudoku.build`.
+live in :mod:`trm.data.sudoku.build` (hub, files) and :mod:`trm.data.sudoku.build_generated`.
 """
 
 from trm.data.sudoku.augment import augment, augment_batch

@@ -1,4 +1,5 @@
-"""Sudoku dataset builders: from the hub (Sudoku-Extreme), from local files, or from the generator.
+"""Sudoku dataset builders: from the hub (Sudoku-Extreme) or from local files; the generator's is in
+:mod:`trm.data.sudoku.build_generated`. All write through :func:`write_dataset`.
 
 Design choices:
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from trm.data.format import DatasetMetadata, atomic_save_npy, write_split
 from trm.data.output import building, check_output
-from trm.data.sudoku import augment_batch, box_shape, generate, to_tokens
+from trm.data.sudoku import augment_batch, box_shape, to_tokens
 from trm.data.sudoku.sources import Pairs, Rejected, check_file, read_hub_csv
 from trm.errors import InputError
 from trm.files import atomic_write_text
@@ -188,7 +188,7 @@ def build_from_hub(
 
     start = time.perf_counter()
     check_output(out, force)
-    _check_val_count(val_count)
+    check_val_count(val_count)
     files = {
         s: hf_hub_download(repo_id, f"{s}.csv", repo_type="dataset", cache_dir=cache_dir)
         for s in ("train", "test")
@@ -230,7 +230,7 @@ def _take(pairs: Pairs, rows: np.ndarray) -> Pairs:
     return Pairs(pairs.questions[rows], pairs.answers[rows], pairs.ratings[rows])
 
 
-def _check_val_count(val_count: int) -> None:
+def check_val_count(val_count: int) -> None:
     if val_count < 0:
         raise InputError(f"val_count must be >= 0, got {val_count}")
 
@@ -238,7 +238,7 @@ def _check_val_count(val_count: int) -> None:
 def hold_out(train: Pairs, val_count: int, seed: int) -> tuple[Pairs, Pairs | None]:
     """(the training puzzles left, ``val_count`` of them drawn by ``seed`` or None when 0), both in their
     original order; at least one training puzzle must remain."""
-    _check_val_count(val_count)
+    check_val_count(val_count)
     if not val_count:
         return train, None
     m = len(train.questions)
@@ -271,7 +271,7 @@ def build_from_files(
     the report."""
     start = time.perf_counter()
     check_output(out, force)
-    _check_val_count(val_count)
+    check_val_count(val_count)
     train, train_lines, rejected = check_file(train_path, strict=strict, progress=progress)
     if test_path is not None:
         test, _, test_rejected = check_file(test_path, strict=strict, progress=progress)
@@ -320,120 +320,3 @@ def build_from_files(
         rejected=rejected, val=val,
     )  # fmt: skip
     return BuildReport(Path(out), counts, ratings, rejected, time.perf_counter() - start)
-
-
-# -- (c) generated puzzles ----------------------------------------------------------------------------------
-_CHUNK = 64  # puzzles per generate() call (and per task of a worker process)
-
-
-def _generate_chunk(args: tuple) -> list:
-    size, count, min_blanks, target, seed, minimal, start = args
-    return generate(size, count=count, min_blanks=min_blanks, target_rating=target, seed=seed,
-                    minimal=minimal, start=start)  # fmt: skip
-
-
-def _generated_chunks(
-    size: int, min_blanks: int | None, target: Any, seed: int, minimal: bool, need: int, workers: int
-) -> Iterator[list]:
-    """Lists of generated puzzles in draw order, at most ``4 * need + 1000`` draws in all; with
-    ``workers > 1`` the chunks come from a process pool, a wave of ``2 * workers`` chunks at a time."""
-    starts = range(0, 4 * need + 1000, _CHUNK)
-    tasks = ((size, _CHUNK, min_blanks, target, seed, minimal, s) for s in starts)
-    if workers <= 1:
-        yield from map(_generate_chunk, tasks)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from itertools import islice
-
-    methods = multiprocessing.get_all_start_methods()  # fork: workers need not re-import torch
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        while wave := list(islice(tasks, 2 * workers)):
-            yield from pool.map(_generate_chunk, wave)
-
-
-def build_from_generator(
-    out: str | Path,
-    *,
-    size: int = 9,
-    train_count: int,
-    test_count: int,
-    num_aug: int = 100,
-    min_blanks: int | None = None,
-    min_rating: int | None = None,
-    max_rating: int | None = None,
-    minimal: bool = True,
-    seed: int = 0,
-    force: bool = False,
-    progress: bool = False,
-    workers: int = 1,
-    val_count: int = 0,
-) -> BuildReport:
-    """Generated puzzles with unique solutions: the first ``test_count`` distinct puzzles of the seed's
-    sequence are the test set, the next ``train_count`` the training set (so the test set does not change
-    with ``train_count``), the next ``val_count`` a ``val`` split (held out, for choosing when to stop);
-    no puzzle is in two. Ratings are :func:`~trm.data.sudoku.rate` guesses.
-    ``workers`` processes generate in parallel; the result does not depend on it (puzzle i depends
-    on (seed, i) only)."""
-    if train_count <= 0 or test_count <= 0:
-        raise InputError(f"train_count and test_count must be positive, got {train_count}, {test_count}")
-    start = time.perf_counter()
-    check_output(out, force)
-    lo = 0 if min_rating is None else min_rating
-    target = (
-        None
-        if min_rating is None and max_rating is None
-        else (lo if max_rating is None else (lo, max_rating))
-    )
-    _check_val_count(val_count)
-    need = test_count + train_count + val_count
-    found: dict[bytes, Any] = {}
-    with tqdm(total=need, desc="generate", unit="puzzle", disable=not progress) as bar:
-        for batch in _generated_chunks(size, min_blanks, target, seed, minimal, need, workers):
-            for g in batch:
-                if len(found) < need and g.puzzle.tobytes() not in found:
-                    found[g.puzzle.tobytes()] = g
-                    bar.update(1)
-            if len(found) >= need:
-                break
-        else:
-            raise InputError(
-                f"only {len(found)} distinct {size}x{size} puzzles in {4 * need + 1000} draws; "
-                "ask for fewer puzzles or relax min_blanks / the rating range"
-            )
-    puzzles = list(found.values())  # in draw order (dicts keep insertion order)
-
-    def pairs(items: list) -> Pairs:
-        return Pairs(
-            np.stack([g.puzzle for g in items]),
-            np.stack([g.solution for g in items]),
-            np.array([g.rating for g in items], np.int64),
-        )
-
-    build = {
-        "source": "generator",
-        "rating_kind": "trm.data.sudoku.rate guesses",
-        "options": {
-            "size": size,
-            "train_count": train_count,
-            "test_count": test_count,
-            "val_count": val_count,
-            "min_blanks": min_blanks,
-            "min_rating": min_rating,
-            "max_rating": max_rating,
-            "minimal": minimal,
-        },
-    }
-    counts, ratings = write_dataset(
-        out,
-        pairs(puzzles[test_count : test_count + train_count]),
-        pairs(puzzles[:test_count]),
-        num_aug=num_aug,
-        seed=seed,
-        build=build,
-        force=force,
-        progress=progress,
-        val=pairs(puzzles[test_count + train_count :]) if val_count else None,
-    )
-    return BuildReport(Path(out), counts, ratings, [], time.perf_counter() - start)
