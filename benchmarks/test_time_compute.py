@@ -43,6 +43,13 @@ from trm.evaluation.ttc import evaluate_ttc
 SELECT_COLUMNS = ("q", "vote", "wvote", "verify", "any")
 MODEL_ONLY = ("q", "vote", "wvote")
 AGNOSTIC = ("plain", "steps", "noise", "smc", "smc+gate")
+
+
+def task_agnostic(row: dict) -> bool:
+    """A row that uses no task code: a task-agnostic strategy, or an ``--extra`` spec without augmentation."""
+    return row["strategy"] in AGNOSTIC or (row["strategy"] == "extra" and "augment" not in row["spec"])
+
+
 DIAG = ("diag_stability", "diag_alignment", "diag_alignment_label_free", "diag_entropy_normalized")
 
 
@@ -100,7 +107,7 @@ def table(rows: list[dict]) -> str:
     )
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        name = r["strategy"] + ("" if r["strategy"] in AGNOSTIC or r["strategy"] == "extra" else " (task)")
+        name = r["strategy"] + ("" if task_agnostic(r) else " (task)")
         lines.append(
             f"| {name} | `{r['spec']}` | {r['calls_ratio']:.2f} | {100 * r['q']:.1f} | "
             f"{100 * r['vote']:.1f} | {100 * r['wvote']:.1f} | {100 * r['verify']:.1f} | "
@@ -137,7 +144,7 @@ def summary(rows: list[dict], max_ratio: float = 16.0) -> str:
         f"{100 * best:.1f}% ({sel} on `{r['spec']}`, x{r['calls_ratio']:.2f}) removes {100 * removed:.0f}% "
         f"of the errors: {verdict} the goal of half"
     )
-    agnostic = [r for r in fits if r["strategy"] in AGNOSTIC and r["strategy"] != "plain"]
+    agnostic = [r for r in fits if task_agnostic(r) and r["strategy"] != "plain"]
     if agnostic:
         best, (r, sel) = max(((r[s], (r, s)) for r in agnostic for s in MODEL_ONLY), key=lambda t: t[0])
         removed = (best - base) / errors if errors > 0 else float("nan")
