@@ -10,6 +10,7 @@ with ``kernels.choose`` choosing none (SwiGLU, rms_norm, rotary, attention), for
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import pytest
 import torch
@@ -198,21 +199,31 @@ def test_no_grad_swiglu_of_a_transposed_input_equals_reference(residual, reuse):
 
 
 def test_mlp_t_inference_at_batch_1_equals_reference_ops(monkeypatch):
-    """Three no-grad supervision steps of one puzzle (the solver's case), kernels vs plain definitions."""
+    """Three no-grad supervision steps of one puzzle (the solver's case): the kernels and the plain
+    definitions, both in fp32, each as close to the plain definitions in float64.
+
+    The two fp32 paths are not compared with each other at a tighter bound: the kernel multiplies in
+    another order, and the recursion carries fp32 rounding to 1e-4..6e-4 on values ~2.7 depending on the
+    CPU's matmul code (measured on an AMD EPYC, native and AVX2-capped), for either path.
+    """
     model = _tiny_trm("mlp_t").eval()
     gen = torch.Generator().manual_seed(3)
     batch = {
         "inputs": torch.randint(1, 6, (1, 9), generator=gen),
         "puzzle_identifiers": torch.zeros(1, dtype=torch.int32),
     }
-    outs = []
-    for use_reference in (False, True):
-        if use_reference:
-            _use_reference_ops(monkeypatch)
-        carry = model.initial_carry(batch)
+
+    def steps(net: TRM) -> list[torch.Tensor]:
+        carry = net.initial_carry(batch)
         with torch.inference_mode():
             for _ in range(3):
-                carry, out = model(carry, batch)
-        outs.append((carry.y, carry.z, out.logits, out.q_halt))
-    for fast, ref in zip(*outs, strict=True):
-        torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-4)
+                carry, out = net(carry, batch)
+        return [t.double() for t in (carry.y, carry.z, out.logits, out.q_halt)]
+
+    fast = steps(model)
+    _use_reference_ops(monkeypatch)
+    ref = steps(model)
+    exact = steps(copy.deepcopy(model).double())
+    for name, f, r, e in zip(("y", "z", "logits", "q_halt"), fast, ref, exact, strict=True):
+        torch.testing.assert_close(r, e, rtol=2e-3, atol=2e-3, msg=f"reference fp32 {name}")
+        torch.testing.assert_close(f, e, rtol=2e-3, atol=2e-3, msg=f"kernels fp32 {name}")

@@ -219,6 +219,16 @@ def test_maze_answers_score_with_the_maze_metrics(tmp_path):
     assert report["task_metrics"] == ["valid_path", "valid_shortest_path"]
 
 
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler (KeyboardInterrupt) for one test, as a terminal gives it: a test run
+    started in the background (``cmd &``, nohup) inherits SIGINT ignored, and Python then installs none."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint")
 def test_ctrl_c_keeps_the_puzzle_in_flight(data, puzzles, tmp_path):
     """Ctrl-C while puzzle 2 is being answered: its answer is still journaled, nothing after it is asked,
     and --resume asks only the rest."""
