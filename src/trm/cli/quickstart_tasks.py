@@ -186,7 +186,7 @@ TASKS: dict[str, QuickTask] = {
             "puzzles",
             Counts(train=5000, test=500, val=300, num_aug=16),
             SUDOKU,
-            "30 min (sudoku9_cpu's budget: 74-86% held-out exact after 30 min on 2 cores, docs/learning.md)",
+            "30 min (sudoku9_cpu's budget: 74-91% held-out exact after 30 min on 2 cores, docs/learning.md)",
             minutes=30,
             target=0.95,
             target_every=500,

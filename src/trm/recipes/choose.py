@@ -51,7 +51,7 @@ RULES: tuple[Rule, ...] = (
         "sudoku",
         9,
         "sudoku9_cpu",
-        "74-86% held-out exact on generated minimal 9x9 puzzles after 30 min on 2 cores (docs/learning.md)",
+        "74-91% held-out exact on generated minimal 9x9 puzzles after 30 min on 2 cores (docs/learning.md)",
         gpu_recipe="sudoku_mlp",
         minutes=30,
         train_examples=5000,
