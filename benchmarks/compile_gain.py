@@ -60,6 +60,7 @@ def first_and_median(step: Callable[[], None], steps: int) -> tuple[float, float
 def row(label: str, make: Callable[..., Callable[[], None]], steps: int) -> str:
     """One table row: ``make(compile=...)`` builds the step."""
     _, eager = first_and_median(make(compile=False), steps)
+    torch._dynamo.reset()  # a fresh cache per row: the rows compile the same Block.forward on other models
     first, compiled = first_and_median(make(compile=True), steps)
     _, eager_again = first_and_median(make(compile=False), steps)
     base = (eager + eager_again) / 2
