@@ -25,28 +25,7 @@ from collections.abc import Callable
 
 import torch
 
-from train_throughput import DTYPES, machine, random_batch, run_config, time_steps, trm_step
-from trm.device import autocast
-from trm.models import build_model
-
-
-def infer_step(recipe: str, dtype: torch.dtype, compile: bool) -> Callable[[], None]:
-    """One supervision step without gradient at batch 1, networks compiled as the trainer does."""
-    torch.manual_seed(0)
-    model = build_model(run_config(recipe)).eval()
-    if compile:
-        from trm.training.loop import _compiled
-
-        _compiled(model)
-    data = random_batch(model.config, 1, torch.Generator().manual_seed(0))
-    state = {"carry": model.initial_carry(data)}
-
-    @torch.no_grad()
-    def step() -> None:
-        with autocast(torch.device("cpu"), dtype):
-            state["carry"], _ = model(state["carry"], data)
-
-    return step
+from train_throughput import DTYPES, machine, run_config, time_steps, trm_infer_step, trm_step
 
 
 def first_and_median(step: Callable[[], None], steps: int) -> tuple[float, float]:
@@ -93,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
             dtype = DTYPES[name]
             train = functools.partial(trm_step, config, args.batch, dtype)
             print(row(f"{recipe}, {name}, train b{args.batch}", train, args.steps), flush=True)
-            infer = functools.partial(infer_step, recipe, dtype)
+            infer = functools.partial(trm_infer_step, config, 1, dtype)
             print(row(f"{recipe}, {name}, infer b1", infer, args.infer_steps), flush=True)
     print("\nreproduce: " + shlex.join([".venv/bin/python", "benchmarks/compile_gain.py", *sys.argv[1:]]))
 

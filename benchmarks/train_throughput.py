@@ -108,11 +108,16 @@ def trm_step(
 
 
 def trm_infer_step(
-    config: RunConfig, batch: int, dtype: torch.dtype, device: str = "cpu"
+    config: RunConfig, batch: int, dtype: torch.dtype, device: str = "cpu", compile: bool = False
 ) -> Callable[[], None]:
-    """A closure running one supervision step without gradient (eval mode) on a persistent carry."""
+    """A closure running one supervision step without gradient (eval mode) on a persistent carry;
+    ``compile``: the recursion networks compiled as the trainer compiles them."""
     torch.manual_seed(0)
     model = build_model(config).to(device).eval()
+    if compile:
+        from trm.training.loop import _compiled
+
+        _compiled(model)
     data = {
         k: v.to(device)
         for k, v in random_batch(model.config, batch, torch.Generator().manual_seed(0)).items()
