@@ -16,7 +16,7 @@ from trm.data.maze.build import build_from_files, build_from_hub, build_generate
 from trm.data.maze.generate import generate_records
 from trm.data.maze.grid import PATH, format_maze
 from trm.data.maze.metrics import is_valid_shortest_path
-from trm.data.maze.search import shortest_path_length
+from trm.data.maze.search import count_shortest_paths, shortest_path_length, solve
 
 
 @pytest.fixture
@@ -100,6 +100,40 @@ def test_every_transform_round_trips_and_keeps_the_path_length():
         assert np.array_equal(undo(t, a), rec.answer)
         assert shortest_path_length(q) == shortest_path_length(rec.question)
         assert np.count_nonzero(a == PATH) == np.count_nonzero(rec.answer == PATH)
+
+
+def _pairs(root: Path, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    s = open_split(root, split)
+    side = s.metadata.grid_shape[0]
+    return [(np.asarray(s.inputs[e]).reshape(side, side), np.asarray(s.labels[e]).reshape(side, side))
+            for e in range(s.num_examples)]  # fmt: skip
+
+
+def test_relabel_gives_every_variant_the_tie_break_of_its_own_grid(tmp_path, csv_pair):
+    root, _, _ = csv_pair
+    build_from_files(tmp_path / "files", root / "train.csv", root / "test.csv", augment=True)
+    assert open_split(tmp_path / "files", "train").metadata.build["relabel"] is False  # hub and files keep
+    # Generated sets relabel by default; --no-relabel keeps each original's label, transformed.
+    gen = {"num_train": 30, "num_test": 2, "side": 8, "seed": 1, "augment": True, "statistics": False}
+    build_generated(tmp_path / "relabelled", **gen)
+    runner, kept_root = CliRunner(), tmp_path / "kept"
+    argv = ["data", "maze", str(kept_root), "-s", "generate", "--train-count", "30", "--test-count", "2"]
+    res = runner.invoke(app, [*argv, "--size", "8", "--seed", "1", "--augment", "--no-relabel"])
+    assert res.exit_code == 0, res.output
+    kept, relab = _pairs(kept_root, "train"), _pairs(tmp_path / "relabelled", "train")
+    assert all(np.array_equal(q, r) for (q, _), (r, _) in zip(kept, relab, strict=True))  # same questions
+    assert all(np.array_equal(a, solve(q)) for q, a in relab)  # one rule for every variant
+    assert all(is_valid_shortest_path(q, a) for q, a in relab)
+    train = open_split(kept_root, "train")
+    assert train.metadata.build["relabel"] is False
+    for g, rec in enumerate(generate_records(30, side=8, seed=1)):
+        for t, p in enumerate(train.puzzles_of_group(g)):
+            (e,) = train.examples_of_puzzle(p)
+            assert np.array_equal(undo(t, np.asarray(train.labels[e]).reshape(8, 8)), rec.answer)
+    # A maze with several shortest paths: transforming its label breaks the tie another way somewhere.
+    several = [i for i, (q, _) in enumerate(kept) if count_shortest_paths(q) > 1]
+    assert several and sum(not np.array_equal(kept[i][1], relab[i][1]) for i in several) > 0
+    assert all(np.array_equal(kept[i][1], relab[i][1]) for i in range(len(kept)) if i not in several)
 
 
 def test_same_seed_gives_byte_identical_datasets_and_subsampling_is_seeded(tmp_path, csv_pair):

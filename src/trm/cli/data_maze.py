@@ -73,6 +73,14 @@ def maze(
         Path | None, typer.Option(help=GEN + "also write train.csv/test.csv in the hub layout.")
     ] = None,
     augment: Annotated[bool, typer.Option(help="Add the 8 dihedral variants of each training maze.")] = False,
+    relabel: Annotated[
+        bool | None,
+        typer.Option(
+            help="Label every maze, dihedral variants included, with the tie-break run on it (one rule "
+            "among equally short paths) instead of its original's label transformed (the reference "
+            "builder's way). Default: on for --source generate, off for hub and file.",
+        ),
+    ] = None,
     seed: Seed = 0,
     force: Force = False,
     train_csv: Annotated[Path | None, hidden("--train-csv")] = None,
@@ -104,6 +112,8 @@ def maze(
                           "--test-count", "--test-limit")  # fmt: skip
     size = size if side is None else side  # --side: the old name of --size
     options = {"augment": augment, "seed": seed, "force": force}
+    if relabel is not None or source is not Source.generate:
+        options["relabel"] = bool(relabel)
     mix = _mix_sizes(mix_sizes, size) if mix_sizes is not None else None
     if mix is not None and source is not Source.generate:
         raise typer.BadParameter(
@@ -138,6 +148,7 @@ def maze(
         typer.echo(
             f"{out / split}: {meta.num_groups} mazes, {meta.num_examples} examples, {rows}x{cols}, "
             f"labels that are shortest paths: {b['labels_are_shortest']}/{b['num_mazes']}"
+            + (" (each labelled by the tie-break on its own grid)" if b.get("relabel") else "")
         )
         if "statistics" in b:
             typer.echo(format_summary(b["statistics"]))

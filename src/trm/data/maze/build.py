@@ -11,6 +11,13 @@ Design choices:
   ``augment`` its 8 dihedral variants are the puzzles of the group (one example each), so an epoch sees
   one random orientation of each maze. Test mazes are never augmented. All mazes share puzzle
   identifier 0 (``num_puzzle_identifiers=1``); every label cell is scored (labels never hold PAD).
+- Labels (``relabel``): by default a variant's label is its original's label transformed, as the
+  reference builder does. The tie-break among equally short paths (:mod:`trm.data.maze.search`) is
+  not dihedral-equivariant, so a maze with several shortest paths then shows the model up to 8
+  different rules for one kind of choice. ``relabel`` labels every maze of every split with the
+  tie-break run on the grid as stored, so each label is one fixed function of its question.
+  Generated sets relabel by default (their originals are already labelled this way, so only the
+  variants change); hub and file sets keep their labels unless asked.
 - Subsampling (``subsample``) is drawn from ``seed`` and keeps the file order, so the same arguments
   give a byte-identical dataset (the reference code's subsampling was unseeded).
 - Generated sets draw train and test from two independent streams of the same seed, so the test set
@@ -40,7 +47,7 @@ from trm.data.maze.augment import variants
 from trm.data.maze.generate import MazeRecord, generate_records, summarize
 from trm.data.maze.grid import PATH, VOCAB_SIZE, check_answer, format_maze, parse_maze
 from trm.data.maze.mixed_sizes import check_mix_sizes, generate_mixed_records, mix_summary
-from trm.data.maze.search import shortest_path_length
+from trm.data.maze.search import shortest_path_length, solve
 from trm.data.output import building, check_output
 from trm.files import atomic_write_text
 
@@ -176,13 +183,13 @@ def _hold_out(records: list[MazeRecord], count: int, seed: int) -> tuple[list[Ma
     return [r for i, r in enumerate(records) if i not in chosen], [records[i] for i in sorted(chosen)]
 
 
-def _arrays(records: Sequence[MazeRecord], augment: bool) -> dict[str, np.ndarray]:
+def _arrays(records: Sequence[MazeRecord], augment: bool, relabel: bool) -> dict[str, np.ndarray]:
     inputs, labels, group_indices = [], [], [0]
     for r in records:
         pairs = variants(r.question, r.answer) if augment else [(r.question, r.answer)]
         for q, a in pairs:
             inputs.append(q.reshape(-1))
-            labels.append(a.reshape(-1))
+            labels.append((solve(q) if relabel else a).reshape(-1))
         group_indices.append(len(inputs))
     n = len(inputs)
     return {
@@ -200,6 +207,7 @@ def build_dataset(
     test: Sequence[MazeRecord],
     *,
     augment: bool = False,
+    relabel: bool = False,
     subsample: int | None = None,
     test_limit: int | None = None,
     seed: int = 0,
@@ -212,7 +220,8 @@ def build_dataset(
 ) -> dict[str, DatasetMetadata]:
     """Write ``out/train`` and ``out/test`` (and ``out/val``: the ``val`` mazes, or ``val_count`` held out
     from the training mazes); return their metadata (``build`` holds the options and stats, plus
-    ``split_info[split]`` for that split).
+    ``split_info[split]`` for that split). ``relabel``: every label is the tie-break's path on its
+    own grid (module docstring), not the record's answer (transformed for a variant).
 
     ``out`` is replaced only with ``force`` and only once both splits are written (:mod:`trm.data.output`).
     """
@@ -243,6 +252,7 @@ def build_dataset(
                 split=split,
                 seed=seed,
                 augment=aug,
+                relabel=relabel,
                 subsample=subsample if split == "train" else None,
                 test_limit=test_limit if split == "test" else None,
                 num_mazes=len(records),
@@ -264,7 +274,7 @@ def build_dataset(
                 ignore_label_id=0,
                 build=info,
             )
-            write_split(tmp, split, metadata=meta, **_arrays(records, aug))
+            write_split(tmp, split, metadata=meta, **_arrays(records, aug, relabel))
             result[split] = meta
     return result
 
@@ -304,6 +314,7 @@ def build_generated(
     progress: bool = False,
     num_val: int = 0,
     mix_sizes: Sequence[int] | None = None,
+    relabel: bool = True,
     **options: Any,
 ) -> dict[str, DatasetMetadata]:
     """Generate mazes (train, test and ``num_val`` validation mazes from independent streams of ``seed``)
@@ -313,6 +324,7 @@ def build_generated(
     ``mix_sizes`` (e.g. ``(7, 9, 11)`` for ``side=11``): the training mazes take these sides in equal
     shares, each smaller one embedded in walls at a random offset of the board
     (:mod:`trm.data.maze.mixed_sizes`); test and validation mazes stay ``side`` x ``side`` mazes.
+    ``relabel`` (on by default here): each dihedral variant gets the tie-break's own label.
     """
     if num_val < 0:
         raise InputError(f"num_val must be >= 0, got {num_val}")
@@ -335,4 +347,4 @@ def build_generated(
         pure = {"mix_sizes": None}  # test and val: board-size mazes only
         train_mix = {"mix_sizes": list(mix), "mix": mix_summary(mix, num_train, side)}
         options["split_info"] = {"train": train_mix, "test": pure, "val": pure}
-    return build_dataset(out, train, test, seed=seed, build_info=info, val=val, **options)
+    return build_dataset(out, train, test, seed=seed, build_info=info, val=val, relabel=relabel, **options)
