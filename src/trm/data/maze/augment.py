@@ -1,8 +1,9 @@
 """Maze augmentation: the 8 symmetries of the square, via :mod:`trm.data.dihedral` (as the TRM paper).
 
 The same transform is applied to question and answer, so a valid (shortest) path stays a valid
-(shortest) path of the same length. The label of a transformed maze is the transformed label of the
-original, not the tie-break re-run on the transformed maze (the reference builder does the same).
+(shortest) path of the same length. The label of a transformed maze here is the transformed label of
+the original (the reference builder does the same); the dataset builder's ``relabel`` replaces it by
+the tie-break run on the transformed maze (:mod:`trm.data.maze.build`).
 Variants are not deduplicated: a maze with a symmetry would repeat a variant, which is harmless.
 """
 

@@ -8,8 +8,10 @@ Design choices:
 - The label is one shortest path chosen by a fixed tie-break: starting at S, always step to the
   neighbour that is one move closer to G and comes first in row-major order (up, left, right, down).
   Any shortest path is equally right (see ``valid_shortest_path`` in :mod:`trm.data.maze.metrics`);
-  the tie-break only makes the label deterministic. Note that it is not dihedral-equivariant: an
-  augmented copy keeps the transformed label of its original maze, as the reference builder does.
+  the tie-break only makes the label deterministic. Note that it is not dihedral-equivariant: a
+  turned copy's own tie-break can differ from its original's label turned. The builder's ``relabel``
+  (default for generated mazes) runs it on every copy; otherwise a copy keeps the transformed label,
+  as the reference builder does (:mod:`trm.data.maze.build`).
 - Plain Python BFS over flat indices: a 30x30 maze takes well under a millisecond per search and no
   compiled dependency is needed.
 """
