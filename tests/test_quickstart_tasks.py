@@ -88,4 +88,4 @@ def test_help_states_each_tasks_budget():
     text = " ".join(res.output.split())
     for t in TASKS.values():
         assert " ".join(t.budget.split()) in text
-    assert "sudoku6 ~4 min on 2 idle cores" in text and "maze 30 min" in text
+    assert "sudoku6 ~4 min on 2 idle cores" in text and "maze 12 min" in text

@@ -113,7 +113,7 @@ def quickstart(
     task: Annotated[
         str,
         typer.Option(
-            help="sudoku6 (~4 min on 2 cores), sudoku9 (30 min), maze (9x9, 30 min) or grid:FILE "
+            help="sudoku6 (~4 min on 2 cores), sudoku9 (30 min), maze (9x9, 12 min) or grid:FILE "
             "(your examples as `trm data grids` reads them, 6 min).",
         ),
     ] = DEFAULT_TASK,
