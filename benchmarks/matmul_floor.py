@@ -23,7 +23,6 @@ import argparse
 import shlex
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_throughput import DTYPES, machine, run_config, trm_infer_step, trm_step  # noqa: E402
+from train_throughput import DTYPES, _timed, machine, run_config, trm_infer_step, trm_step  # noqa: E402
 
 aten = torch.ops.aten
 PRODUCTS = {aten.mm, aten.addmm, aten.addmm_, aten.bmm, aten.baddbmm, aten.baddbmm_,
@@ -117,15 +116,6 @@ def products_flops(calls: list) -> float:
     return total
 
 
-def _median_ms(fn: Callable[[], None], repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1e3)
-    return out
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default="sudoku_mlp,sudoku_att", help="recipes, comma-separated")
@@ -154,8 +144,8 @@ def main(argv: list[str] | None = None) -> None:
                 replay()
                 steps, replays = [], []
                 for _ in range(args.repeats):  # alternate, so drift moves both alike
-                    steps += _median_ms(step, 1)
-                    replays += _median_ms(replay, 1)
+                    steps.append(_timed(step) * 1e3)
+                    replays.append(_timed(replay) * 1e3)
                 step_ms, replay_ms = statistics.median(steps), statistics.median(replays)
                 flops = products_flops(calls)
                 rows.append((name, dtype_name, f"{kind} b{args.batch if kind == 'train' else 1}", len(calls),
