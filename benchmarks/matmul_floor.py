@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_throughput import DTYPES, _timed, machine, run_config, trm_infer_step, trm_step  # noqa: E402
@@ -94,26 +95,11 @@ def replay_fn(calls: list) -> Callable[[], None]:
     return replay
 
 
-def products_flops(calls: list) -> float:
-    """FLOPs of the recorded matrix products (SDPA left out: its share is reported in the op count)."""
-    total = 0.0
-    for func, args, _ in calls:
-        shapes = [a.spec[0] for a in args if isinstance(a, Layout)]
-        name = func.overloadpacket
-        if name in (aten.mm,):
-            (m, k), (_, n) = shapes[0], shapes[1]
-        elif name in (aten.addmm, aten.addmm_):
-            (m, k), (_, n) = shapes[1], shapes[2]
-        elif name in (aten.bmm,):
-            (b, m, k), (_, _, n) = shapes[0], shapes[1]
-            m *= b
-        elif name in (aten.baddbmm, aten.baddbmm_):
-            (b, m, k), (_, _, n) = shapes[1], shapes[2]
-            m *= b
-        else:
-            continue
-        total += 2.0 * m * k * n
-    return total
+def products_flops(replay: Callable[[], None]) -> float:
+    """FLOPs of one run of ``replay`` by torch's FLOP counter (the products, SDPA included)."""
+    with FlopCounterMode(display=False) as counter:
+        replay()
+    return float(counter.get_total_flops())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,13 +127,12 @@ def main(argv: list[str] | None = None) -> None:
                 step()  # warm-up (buffers, caches)
                 calls = record(step)
                 replay = replay_fn(calls)
-                replay()
+                flops = products_flops(replay)  # also the replay's warm-up
                 steps, replays = [], []
                 for _ in range(args.repeats):  # alternate, so drift moves both alike
                     steps.append(_timed(step) * 1e3)
                     replays.append(_timed(replay) * 1e3)
                 step_ms, replay_ms = statistics.median(steps), statistics.median(replays)
-                flops = products_flops(calls)
                 rows.append((name, dtype_name, f"{kind} b{args.batch if kind == 'train' else 1}", len(calls),
                              step_ms, replay_ms, flops / replay_ms / 1e6))  # fmt: skip
                 print(f"  {rows[-1][:3]}: step {step_ms:.1f} ms, products {replay_ms:.1f} ms", flush=True)
