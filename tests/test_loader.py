@@ -92,6 +92,35 @@ def test_all_examples_of_the_chosen_puzzle_are_emitted_together(tmp_path):
     assert loader.examples_per_epoch == round(2.5 + 1 + 4)  # expected count when variants differ in size
 
 
+def test_examples_order_passes_over_every_stored_example_once_per_epoch(split):
+    orders = [epoch_order(split, 3, e, order="examples") for e in range(4)]
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(split.num_examples))  # all 20 variants, once each
+    assert len({tuple(o.tolist()) for o in orders}) == 4  # reshuffled every epoch
+    assert np.array_equal(orders[2], epoch_order(split, 3, 2, order="examples"))  # recomputable alone
+    loader = TrainLoader(split, batch_size=5, seed=3, order="examples")
+    assert loader.examples_per_epoch == split.num_examples == 20
+    got = torch.cat([b["inputs"] for b in take(loader, 8)]).numpy()  # 40 examples: two epochs
+    assert np.array_equal(got, split.inputs[np.concatenate(orders[:2])])
+    assert loader.epoch == 2 and loader.epochs_done == 2.0
+
+
+def test_a_state_of_one_order_does_not_resume_another(split):
+    first = TrainLoader(split, batch_size=4, seed=1, order="examples")
+    take(first, 3)
+    state = first.state_dict()
+    assert state["order"] == "examples" and "order" not in TrainLoader(split, 4, seed=1).state_dict()
+    with pytest.raises(ValueError, match="data order 'examples'.*'groups'"):
+        TrainLoader(split, batch_size=4, seed=1).load_state_dict(state)
+    resumed = TrainLoader(split, batch_size=4, seed=1, order="examples")
+    resumed.load_state_dict(state)
+    want = take(first, 2)
+    for a, b in zip(want, take(resumed, 2), strict=True):
+        assert torch.equal(a["inputs"], b["inputs"])
+    with pytest.raises(ValueError, match="unknown data order 'sorted'"):
+        TrainLoader(split, batch_size=4, order="sorted")
+
+
 def test_stream_is_the_concatenation_of_epochs_cut_into_batches(split):
     loader = TrainLoader(split, batch_size=5, seed=2)
     assert loader.examples_per_epoch == 7 and loader.local_batch_size == 5

@@ -126,6 +126,15 @@ def test_resume_via_max_steps_equals_uninterrupted_run(data_dir, tmp_path, optim
     assert steps == [2, 4, 6, 8, 10]
 
 
+def test_data_order_reaches_the_loader_and_a_resume_must_keep_it(data_dir, tmp_path):
+    cfg = tiny_config(data_dir, tmp_path / "o", max_steps=3)
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"order": "examples"})})
+    train(cfg, progress=False)
+    assert load_training_state(latest_checkpoint(tmp_path / "o"))["loader"]["order"] == "examples"
+    with pytest.raises(ValueError, match="data order 'examples'"):
+        train(tiny_config(data_dir, tmp_path / "o", max_steps=6), resume=True, progress=False)
+
+
 def test_stop_at_step_resume_keeps_the_cosine_schedule(data_dir, tmp_path):
     kw = dict(max_steps=8, lr_min_ratio=0.1, lr_warmup_steps=2)
     train(tiny_config(data_dir, tmp_path / "full", **kw), progress=False)

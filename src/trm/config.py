@@ -57,6 +57,9 @@ class DataConfig(_Strict):
     train_split: str = "train"
     eval_split: str = "test"
     eval_limit: int | None = Field(None, gt=0)  # evaluate on the first N puzzles only
+    # training stream: "groups" = the papers' epochs (each original once, through one random variant);
+    # "examples" = every stored example once per epoch, shuffled (trm.data.loader)
+    order: Literal["groups", "examples"] = "groups"
 
 
 class TrainConfig(_Strict):

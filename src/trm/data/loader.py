@@ -6,7 +6,9 @@ Design choices:
   a permutation of the groups and, for each group, ONE random puzzle (augmented variant); every example of
   that puzzle is emitted, in stored order. So an epoch is one pass over the original puzzles, each seen
   through one random variant. Seeding from ``(seed, epoch)`` makes any epoch reproducible on its own, so a
-  run resumes without replaying earlier epochs.
+  run resumes without replaying earlier epochs. ``order="examples"`` (``data.order``) is the measured
+  alternative: an epoch is one pass over every stored example, augmented variants included, in one
+  shuffled order (docs/learning.md compares the two).
 - **A continuous stream.** Epochs follow each other without a gap and the stream is cut into global batches
   of exactly ``batch_size`` examples; a batch may straddle two (or, on a tiny set, more) epochs. The whole
   position in the stream is ``LoaderState(epoch, offset)``: the next example is number ``offset`` of epoch
@@ -49,16 +51,24 @@ class LoaderState:
     offset: int = 0
 
 
-def epoch_order(split: Split, seed: int, epoch: int) -> np.ndarray:
-    """Example indices [E_epoch] int64 of one epoch: groups shuffled, one random puzzle per group.
+ORDERS = ("groups", "examples")  # the papers' epochs; every stored example once per epoch
+
+
+def epoch_order(split: Split, seed: int, epoch: int, order: str = "groups") -> np.ndarray:
+    """Example indices [E_epoch] int64 of one epoch. ``groups``: groups shuffled, one random puzzle per
+    group; ``examples``: every example of the split once, shuffled.
 
     Uses only ``np.random.default_rng([seed, epoch])``, so every epoch can be recomputed on its own.
     """
     if seed < 0 or epoch < 0:
         raise ValueError(f"seed and epoch must be >= 0, got seed={seed}, epoch={epoch}")
+    if order not in ORDERS:
+        raise ValueError(f"unknown data order {order!r}; known: {', '.join(ORDERS)}")
+    rng = np.random.default_rng([seed, epoch])
+    if order == "examples":
+        return rng.permutation(split.num_examples).astype(np.int64)
     gi = np.asarray(split.group_indices, dtype=np.int64)
     pi = np.asarray(split.puzzle_indices, dtype=np.int64)
-    rng = np.random.default_rng([seed, epoch])
     groups = rng.permutation(len(gi) - 1)  # [G]
     sizes = gi[groups + 1] - gi[groups]  # [G] puzzles per chosen group
     puzzles = gi[groups] + rng.integers(0, sizes)  # [G] one random variant of each group
@@ -113,7 +123,10 @@ class TrainLoader:
         rank: int = 0,
         world_size: int = 1,
         prefetch: int = 0,
+        order: str = "groups",
     ) -> None:
+        if order not in ORDERS:
+            raise ValueError(f"unknown data order {order!r}; known: {', '.join(ORDERS)}")
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if world_size <= 0 or not 0 <= rank < world_size:
@@ -125,9 +138,9 @@ class TrainLoader:
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
         self.split, self.batch_size, self.seed = split, batch_size, seed
-        self.rank, self.world_size, self.prefetch = rank, world_size, prefetch
+        self.rank, self.world_size, self.prefetch, self.order = rank, world_size, prefetch, order
         self.local_batch_size = batch_size // world_size
-        self.examples_per_epoch = _examples_per_epoch(split)
+        self.examples_per_epoch = split.num_examples if order == "examples" else _examples_per_epoch(split)
         self._state = LoaderState()  # position after the last batch the caller consumed
         self._cursor = LoaderState()  # position of the producer (ahead of _state when prefetching)
         self._orders: dict[int, np.ndarray] = {}  # cache: epoch -> order (at most two epochs kept)
@@ -148,7 +161,8 @@ class TrainLoader:
         return self._state.epoch + self._state.offset / len(self._order(self._state.epoch))
 
     def state_dict(self) -> dict[str, Any]:
-        return {**asdict(self._state), "seed": self.seed, "num_groups": self.split.num_groups}
+        state = {**asdict(self._state), "seed": self.seed, "num_groups": self.split.num_groups}
+        return state | ({"order": self.order} if self.order != "groups" else {})  # older states: groups
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("seed", self.seed) != self.seed:
@@ -157,6 +171,11 @@ class TrainLoader:
             raise ValueError(
                 f"loader state was saved on a split of {state['num_groups']} groups, "
                 f"{self.split.path} has {self.split.num_groups}"
+            )
+        if state.get("order", "groups") != self.order:
+            raise ValueError(
+                f"loader state was saved with data order {state.get('order', 'groups')!r}, "
+                f"this loader has {self.order!r} (data.order)"
             )
         new = LoaderState(epoch=int(state["epoch"]), offset=int(state["offset"]))
         self.close()
@@ -170,7 +189,7 @@ class TrainLoader:
             if epoch not in self._orders:
                 if len(self._orders) >= 3:
                     del self._orders[min(self._orders)]
-                self._orders[epoch] = epoch_order(self.split, self.seed, epoch)
+                self._orders[epoch] = epoch_order(self.split, self.seed, epoch, self.order)
             return self._orders[epoch]
 
     def _next_global_index(self) -> np.ndarray:

@@ -141,6 +141,7 @@ class Trainer:
             rank=self.info.rank,
             world_size=self.info.world_size,
             prefetch=2 if self.device.type == "cuda" else 0,
+            order=self.config.data.order,
         )
         self.total = total_steps(
             tc.epochs, self.loader.examples_per_epoch, tc.global_batch_size, tc.max_steps
