@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from trm.config import ModelConfig
-from trm.models import TRM, kernels
+from trm.models import TRM, kernels, step_buffers
 from trm.models.kernels import RMSNormFn, SwiGLUFn
 from trm.models.layers import rms_norm, swiglu
 
@@ -187,7 +187,7 @@ def test_no_grad_swiglu_of_a_transposed_input_equals_reference(residual, reuse):
     w_down = torch.randn(7, 16) / 4
     x = h.transpose(1, 2)  # [1, D, L'] view
     assert kernels._column_major(x.reshape(-1, 7))
-    with torch.no_grad(), kernels.reuse_buffers() if reuse else contextlib.nullcontext():
+    with torch.no_grad(), step_buffers.reuse_buffers() if reuse else contextlib.nullcontext():
         fast = swiglu(x, w_gate_up, w_down, residual)
         on_copy = swiglu(x.contiguous(), w_gate_up, w_down, residual)
         again = swiglu(x, w_gate_up, w_down, residual)  # a reused buffer leaves the first result alone

@@ -1,4 +1,4 @@
-"""``kernels.reuse_buffers``: no-grad SwiGLUs write into buffers kept for one block; results never change."""
+"""``step_buffers.reuse_buffers``: no-grad SwiGLUs write into buffers kept for one block; same results."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import torch
 
 import trm.models.recursion as recursion
 from trm.config import ModelConfig
-from trm.models import kernels
-from trm.models.kernels import reuse_buffers
+from trm.models import kernels, step_buffers
 from trm.models.layers import swiglu
+from trm.models.step_buffers import reuse_buffers
 from trm.models.trm import TRM
 
 
@@ -32,7 +32,7 @@ def test_reused_buffers_give_the_same_values_call_after_call(dtype, residual):
         fresh = [swiglu(x, w_gate_up, w_down, residual) for x in xs]
         with reuse_buffers():
             reused = [swiglu(x, w_gate_up, w_down, residual) for x in xs]  # the same buffers, three inputs
-            assert len(kernels._SCRATCH.get()) == 1  # one (rows, inter, dtype) entry, reused
+            assert len(step_buffers._SCRATCH.get()) == 1  # one (rows, inter, dtype) entry, reused
     for a, b in zip(fresh, reused, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)  # bit-identical: the same ops
     assert not torch.equal(reused[0], reused[1])  # outputs are not views of a shared buffer
@@ -41,15 +41,15 @@ def test_reused_buffers_give_the_same_values_call_after_call(dtype, residual):
 def test_buffers_are_released_after_the_block_and_not_shared_across_threads():
     seen: list[object] = []
     with reuse_buffers():
-        assert kernels._SCRATCH.get() == {}
-        thread = threading.Thread(target=lambda: seen.append(kernels._SCRATCH.get()))
+        assert step_buffers._SCRATCH.get() == {}
+        thread = threading.Thread(target=lambda: seen.append(step_buffers._SCRATCH.get()))
         thread.start()
         thread.join()
         with reuse_buffers():  # nested: the outer block's buffers
-            inner = kernels._SCRATCH.get()
-        assert inner is kernels._SCRATCH.get()
+            inner = step_buffers._SCRATCH.get()
+        assert inner is step_buffers._SCRATCH.get()
     assert seen == [None]  # another thread has its own (empty) context
-    assert kernels._SCRATCH.get() is None
+    assert step_buffers._SCRATCH.get() is None
 
 
 def test_grad_path_shares_only_its_backward_temporaries_and_gives_the_same_gradients(monkeypatch):
@@ -64,7 +64,7 @@ def test_grad_path_shares_only_its_backward_temporaries_and_gives_the_same_gradi
         with reuse_buffers() if reuse else contextlib.nullcontext():
             out = sum((swiglu(x, w_gate_up, w_down) * (i + 1)).sum() for i, x in enumerate(xs))
             if reuse:  # one entry, shared by the three calls; the no-grad buffers are not made
-                assert list(kernels._SCRATCH.get()) == [("backward", 5, 32, torch.float32, 2)]
+                assert list(step_buffers._SCRATCH.get()) == [("backward", 5, 32, torch.float32, 2)]
         out.backward()  # after the block: the graph keeps the temporaries alive
         return [t.grad.clone() for t in (w_gate_up, w_down, *xs)]
 
@@ -130,12 +130,14 @@ def test_model_steps_are_bit_identical_with_and_without_reused_buffers(
 def test_weight_casts_are_made_once_per_block_and_redone_after_an_update():
     w = torch.randn(8, 4)
     with reuse_buffers():
-        first = kernels.cast_weight(w, torch.bfloat16)
-        assert kernels.cast_weight(w, torch.bfloat16) is first  # the block's cast, reused
-        assert kernels.cast_weight(w, torch.float32) is w  # no cast needed
+        first = step_buffers.cast_weight(w, torch.bfloat16)
+        assert step_buffers.cast_weight(w, torch.bfloat16) is first  # the block's cast, reused
+        assert step_buffers.cast_weight(w, torch.float32) is w  # no cast needed
         with torch.no_grad():
             w.add_(1.0)  # an in-place update (an optimizer step) bumps the version
-        fresh = kernels.cast_weight(w, torch.bfloat16)
+        fresh = step_buffers.cast_weight(w, torch.bfloat16)
         assert fresh is not first and torch.equal(fresh, w.bfloat16())
-    assert kernels._CASTS.get() is None  # released with the block
-    assert kernels.cast_weight(w, torch.bfloat16) is not kernels.cast_weight(w, torch.bfloat16)  # no block
+    assert step_buffers._CASTS.get() is None  # released with the block
+    assert step_buffers.cast_weight(w, torch.bfloat16) is not step_buffers.cast_weight(
+        w, torch.bfloat16
+    )  # no block

@@ -47,27 +47,21 @@ times them. ``choose`` decides:
   exported.
 
 Weights stay fp32; the caller's autocast decides the matmul dtype (the kernels read the autocast dtype
-themselves and return the dtypes the plain definitions return). One supervision step runs inside
-``reuse_buffers()`` (opened by the recursion): there the no-grad SwiGLU gate and up products are
-written into buffers allocated once per step instead of on each of the T(n+1) calls (CPU only; on
-CUDA the caching allocator already reuses memory), and each weight is cast to the compute dtype once
-per step (``cast_weight``; the gradient calls save that cast for their backward instead of
-recasting): at batch 1 in bf16 the casts were a third of an MLP-T inference step (213 -> 146 ms, 2
-threads). Neither happens while traced or compiled. Results are unchanged: the same ops, written with
-``out=``, and the same casts.
+themselves and return the dtypes the plain definitions return). The SwiGLU kernels take their scratch
+buffers and weight casts from ``step_buffers.py`` (one supervision step's, reused by its T(n+1) calls).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from contextvars import ContextVar
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from trm.models.step_buffers import cast_weight, plain_ops_only, scratch
 
 Plain = TypeVar("Plain", bound=Callable[..., Tensor])
 
@@ -75,11 +69,6 @@ Plain = TypeVar("Plain", bound=Callable[..., Tensor])
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """float32, or float64 for float64 inputs (so a float64 model is exact, e.g. for gradcheck)."""
     return torch.promote_types(dtype, torch.float32)
-
-
-def plain_ops_only() -> bool:
-    """True while traced, compiled or exported."""
-    return torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting()
 
 
 def choose(op: str, *args: Any) -> Callable[..., Tensor] | None:
@@ -143,74 +132,6 @@ def rms_norm_with_grad(x: Tensor, eps: float, dim: int = -1) -> Tensor:
     return RMSNormFn.apply(x, eps, dim)
 
 
-# ---- scratch buffers and weight casts of one supervision step --------------------------------------
-
-# Scratch buffers of no-grad SwiGLUs, alive for one ``reuse_buffers()`` block (a context variable:
-# each thread or task has its own, so concurrent model calls never share one).
-_SCRATCH: ContextVar[dict | None] = ContextVar("trm_swiglu_scratch", default=None)
-# Weight casts of the same block (any device): (id, dtype) -> (weight, its version, cast).
-_CASTS: ContextVar[dict | None] = ContextVar("trm_weight_casts", default=None)
-
-
-@contextmanager
-def _reuse_buffers() -> Iterator[None]:
-    if _SCRATCH.get() is not None:
-        yield
-        return
-    token, casts_token = _SCRATCH.set({}), _CASTS.set({})
-    try:
-        yield
-    finally:
-        _SCRATCH.reset(token)
-        _CASTS.reset(casts_token)
-
-
-def reuse_buffers() -> AbstractContextManager[None]:
-    """Within this block, SwiGLUs without gradient on CPU reuse their [N, inter] gate/up buffers, and
-    every SwiGLU casts each weight to the compute dtype once (``cast_weight``).
-
-    A supervision step makes T(n+1) network calls with the same shapes; the buffers are allocated
-    on the first and freed when the block ends. Results are unchanged. Nested blocks share the
-    outermost one's buffers. Under ``torch.compile`` the block does nothing.
-    """
-    return nullcontext() if torch.compiler.is_compiling() else _reuse_buffers()
-
-
-def _scratch(
-    rows: int, inter: int, dtype: torch.dtype, device: torch.device, count: int = 2, tag: str = "no_grad"
-) -> tuple[Tensor, ...] | None:
-    """``count`` buffers [rows, inter] of the active ``reuse_buffers`` block for one use (``tag``:
-    "no_grad" gate and up, or the gradient path's "backward" temporaries), or None (no block, not
-    CPU, or traced/compiled: those keep plain allocations)."""
-    if device.type != "cpu" or plain_ops_only():
-        return None
-    scratch = _SCRATCH.get()
-    if scratch is None:
-        return None
-    key = (tag, rows, inter, dtype, count)
-    if key not in scratch:
-        scratch[key] = tuple(torch.empty(rows, inter, dtype=dtype) for _ in range(count))
-    return scratch[key]
-
-
-def cast_weight(w: Tensor, dtype: torch.dtype) -> Tensor:
-    """``w`` in ``dtype``, without gradient; inside ``reuse_buffers()`` each weight is cast once per block.
-
-    A cast is reused only while the weight is at the same version (an in-place update makes a fresh
-    one); never while traced or compiled.
-    """
-    if w.dtype == dtype:
-        return w
-    casts = _CASTS.get()
-    if casts is None or plain_ops_only():
-        return w.detach().to(dtype)
-    key = (id(w), dtype)  # the entry holds w, so the id stays w's while the block lives
-    hit = casts.get(key)
-    if hit is None or hit[1] != w._version:
-        hit = casts[key] = (w, w._version, w.detach().to(dtype))
-    return hit[2]
-
-
 # ---- swiglu ----------------------------------------------------------------------------------------
 
 
@@ -239,7 +160,7 @@ def _swiglu_forward(
                 act = F.silu(gate)
                 hidden = act * up
         else:  # nothing is saved: silu and the product overwrite gate (no new [N, inter] buffers)
-            buffers = _scratch(rows, inter, dtype, x.device)
+            buffers = scratch(rows, inter, dtype, x.device)
             if buffers is not None:
                 gate = torch.mm(x, w_gate.t(), out=buffers[0])
                 up = torch.mm(x, w_up.t(), out=buffers[1])
@@ -268,7 +189,7 @@ def _recomputed(gate: Tensor) -> bool:
 def _backward_temps(gate: Tensor) -> tuple[Tensor, ...] | None:
     """The two [N, inter] temporaries of a recomputing SwiGLU (forward: its hidden product; backward:
     silu(gate) and the product, then their gradients), shared by the step's calls of that shape."""
-    return _scratch(gate.shape[0], gate.shape[1], gate.dtype, gate.device, count=2, tag="backward")
+    return scratch(gate.shape[0], gate.shape[1], gate.dtype, gate.device, count=2, tag="backward")
 
 
 def _column_major(x: Tensor) -> bool:
@@ -285,7 +206,7 @@ def _swiglu_transposed(x: Tensor, w_gu: Tensor, w_d: Tensor, residual: bool) -> 
     column-major [N, out] view of a contiguous [out, N]."""
     xt = x.t()  # [in, N] contiguous
     inter = w_d.shape[1]
-    buffers = _scratch(2 * inter, xt.shape[1], xt.dtype, xt.device, count=1)
+    buffers = scratch(2 * inter, xt.shape[1], xt.dtype, xt.device, count=1)
     gate_up = torch.mm(w_gu, xt, out=buffers[0]) if buffers is not None else w_gu @ xt  # [2 inter, N]
     hidden = F.silu(gate_up[:inter], inplace=True).mul_(gate_up[inter:])  # [inter, N]
     out_t = torch.addmm(xt, w_d, hidden) if residual else w_d @ hidden  # [out, N]

@@ -23,7 +23,7 @@ cycles, n = L cycles and the one-step gradient; a later ``hrm.py`` builds the mo
 
 The no-gradient cycles run under ``torch.no_grad()`` so they record no autograd graph. The caller's
 grad mode is respected: in evaluation (grad disabled) every cycle runs without a graph. A step runs
-inside ``kernels.reuse_buffers()``: its no-grad SwiGLU calls share their large CPU buffers (eager only).
+inside ``step_buffers.reuse_buffers()``: its no-grad SwiGLU calls share their large CPU buffers (eager only).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from trm.models.kernels import reuse_buffers
+from trm.models.step_buffers import reuse_buffers
 
 
 @dataclass(frozen=True)
