@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from trm.cli import main
+from trm.cli.data_grids import default_train_count
 from trm.data.format import open_split
 from trm.data.grid.examples import gravity_step, life_step
 from trm.data.grid.rules import RULES, examples, make_rule
@@ -83,6 +84,14 @@ def test_cli_dataset_round_trips_through_the_loader(capsys, tmp_path):
     assert code == 2 and "unknown rule 'spin'; the rules: permutation" in err
     code, _, err = _run(capsys, args)  # the folder holds a dataset: --force replaces it
     assert code == 2 and "--force" in err
+
+
+def test_training_examples_default_by_board_side(capsys, tmp_path):
+    assert [default_train_count(side) for side in (4, 6, 7, 8)] == [1800, 1800, 7200, 7200]
+    args = ["data", "example", "life", "--out", str(tmp_path / "d"), "--size", "4", "--test-count", "5"]
+    code, out, _ = _run(capsys, args)
+    assert code == 0 and "1800 training examples" in out and "--recipe grid_tiny " in out
+    assert open_split(tmp_path / "d", "train").metadata.build["num_original_examples"] == 1800
 
 
 def test_val_examples_come_last_so_train_and_test_do_not_change():

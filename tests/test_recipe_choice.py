@@ -34,8 +34,9 @@ def _meta(task: str, side: int, *, examples: int = 5000, vocab: int = 6) -> Data
         ("maze", 11, "maze_cpu"),
         ("maze", 15, "maze_cpu"),
         ("grid", 6, "grid_tiny"),
-        ("grid", 8, "grid_tiny"),
-        ("life", 8, "grid_tiny"),  # a user's own task name is a grid task
+        ("grid", 7, "grid8_cpu"),
+        ("grid", 8, "grid8_cpu"),
+        ("life", 8, "grid8_cpu"),  # a user's own task name is a grid task
         ("grid", 9, "grid_small"),
         ("grid", 30, "grid_small"),
     ],

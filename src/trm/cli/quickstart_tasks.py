@@ -213,7 +213,7 @@ TASKS: dict[str, QuickTask] = {
             "examples",
             Counts(),
             ("val",),
-            "6 min (grid_tiny's cap; your examples as `trm data grids` builds them)",
+            "6 min (grid_tiny's cap; grid8_cpu on 7x7-8x8; your examples as `trm data grids` builds them)",
             minutes=6,
             target=0.99,
             target_every=100,
