@@ -13,11 +13,12 @@ Design choices:
   ``train``. An *evaluation* task contributes its demonstrations to ``train`` and its test inputs to
   ``test`` only. Its variants have ONE identifier in both splits, so the puzzle embedding learned from the
   demonstrations is the one used on the held-out test input.
-- Leak check. A training task with a pair whose input is a test input of an evaluation task holds that
-  task's answer. ARC-AGI-2's training set holds 376 of ARC-AGI-1's 400 evaluation tasks: such a build is
-  refused with an explanation. ``overlap="auto"`` (default) refuses when >= 5% of the evaluation tasks are
-  hit and otherwise drops the few duplicates, naming them in the metadata (ARC-AGI-1 itself has one:
-  training 40853293 contains all pairs of evaluation 070dd51e); "refuse", "drop" and "allow" force a policy.
+- Leak check (``overlap.py``). A training task with a pair whose input is a test input of an evaluation
+  task holds that task's answer. ARC-AGI-2's training set holds 376 of ARC-AGI-1's 400 evaluation tasks:
+  such a build is refused with an explanation. ``overlap="auto"`` (default) refuses when >= 5% of the
+  evaluation tasks are hit and otherwise drops the few duplicates, naming them in the metadata (ARC-AGI-1
+  itself has one: training 40853293 contains all pairs of evaluation 070dd51e); "refuse", "drop" and
+  "allow" force a policy.
 - Two passes, bounded memory. Pass 1 draws every task's variants (the variant table, 15 bytes a variant),
   which fixes all array sizes. Pass 2 renders each task's tokens (vectorised per transform and pair) and
   appends them to the ``.npy`` files, so RAM holds one task at a time (tens of MB) whatever the variant count.
@@ -46,6 +47,7 @@ from trm.data import dihedral
 from trm.data.arc import augment
 from trm.data.arc.encode import COLOUR_OFFSET, GRID_SHAPE, SEQ_LEN, SIDE, VOCAB_SIZE, paste, tiles
 from trm.data.arc.identifiers import TaskInfo, VariantTable
+from trm.data.arc.overlap import OverlapError, find_overlap, overlap_message, resolve_overlap
 from trm.data.arc.tasks_io import ArcTaskData, load_source
 from trm.data.format import (
     METADATA_FILE,
@@ -60,17 +62,11 @@ from trm.data.output import building, check_output
 from trm.errors import InputError
 
 SOLUTIONS_FILE = "arc_solutions.json"
-OVERLAP_POLICIES = ("auto", "refuse", "drop", "allow")
-AUTO_DROP_FRACTION = 0.05
 DEFAULT_VARIANTS = 1 + 1000  # the original + 1,000 augmentations, as the reference
 SETS = {
     "arc1": (["arc1/training"], ["arc1/evaluation"]),
     "arc2": (["arc2/training"], ["arc2/evaluation"]),
 }
-
-
-class OverlapError(InputError):
-    """Training data contains the answer to an evaluation test input."""
 
 
 @dataclass
@@ -92,56 +88,6 @@ def default_sources(set_name: str, conceptarc: str | Path | None = None) -> tupl
     return train, evaluation
 
 
-def _grid_key(g: np.ndarray) -> bytes:
-    return np.array(g.shape, dtype=np.int16).tobytes() + np.ascontiguousarray(g).tobytes()
-
-
-def find_overlap(
-    train_tasks: Sequence[ArcTaskData], eval_tasks: Sequence[ArcTaskData]
-) -> list[tuple[str, str]]:
-    """(training task, evaluation task) pairs where a training pair's input is an evaluation test input."""
-    test_inputs = {_grid_key(g): t.name for t in eval_tasks for g in t.test_inputs}
-    found = []
-    for t in train_tasks:
-        grids = t.train_inputs + t.test_inputs
-        hit = next((test_inputs[k] for k in map(_grid_key, grids) if k in test_inputs), None)
-        if hit is not None:
-            found.append((t.name, hit))
-    return found
-
-
-def _overlap_message(
-    found: list[tuple[str, str]], train_sources: Sequence[str], eval_sources: Sequence[str]
-) -> str:
-    sample = ", ".join(f"{a} = {b}" if a == b else f"{a} ~ {b}" for a, b in found[:5])
-    why = ""
-    if any(s.startswith("arc2/training") for s in train_sources) and any(
-        s.startswith("arc1/evaluation") for s in eval_sources
-    ):
-        why = (
-            " ARC-AGI-2's training set contains most of ARC-AGI-1's evaluation tasks WITH their test "
-            "outputs, so training on it and scoring on ARC-AGI-1 evaluation measures memory, not reasoning."
-        )
-    return (
-        f"refusing to build: {len(found)} training task(s) contain a test input of an evaluation task "
-        f"({sample}{', ...' if len(found) > 5 else ''}).{why} Choose sources that do not overlap, or pass "
-        "overlap='drop' (--overlap drop) to leave those training tasks out."
-    )
-
-
-def _resolve_overlap(found: list[tuple[str, str]], num_eval: int, policy: str) -> set[str]:
-    """Training task names to leave out, or raise. ``auto`` drops a few duplicates (ARC-AGI-1's training task
-    40853293 holds every pair of evaluation task 070dd51e) and refuses a wholesale overlap (>= 5%)."""
-    if policy not in OVERLAP_POLICIES:
-        raise InputError(f"overlap policy must be one of {OVERLAP_POLICIES}, got {policy!r}")
-    if not found or policy == "allow":
-        return set()
-    hit_eval = {b for _, b in found}
-    if policy == "refuse" or (policy == "auto" and len(hit_eval) >= max(1, AUTO_DROP_FRACTION * num_eval)):
-        raise OverlapError("")
-    return {a for a, _ in found}
-
-
 def _load_jobs(
     train_sources: Sequence[str], eval_sources: Sequence[str], overlap: str
 ) -> tuple[list[_Job], list[str]]:
@@ -149,9 +95,9 @@ def _load_jobs(
     eval_tasks = [t for s in eval_sources for t in load_source(s)]
     found = find_overlap(train_tasks, eval_tasks)
     try:
-        leaking = _resolve_overlap(found, len(eval_tasks), overlap)
+        leaking = resolve_overlap(found, len(eval_tasks), overlap)
     except OverlapError:
-        raise OverlapError(_overlap_message(found, train_sources, eval_sources)) from None
+        raise OverlapError(overlap_message(found, train_sources, eval_sources)) from None
     train_tasks = [t for t in train_tasks if t.name not in leaking]
     names: dict[str, str] = {}
     for t in train_tasks + eval_tasks:
