@@ -31,8 +31,9 @@ def _meta(task: str, side: int, *, examples: int = 5000, vocab: int = 6) -> Data
         ("sudoku", 6, "quickstart"),
         ("sudoku", 9, "sudoku9_cpu"),
         ("sudoku", 16, "grid_small"),  # no Sudoku row this large: the grid rows decide
-        ("maze", 11, "maze_cpu"),
-        ("maze", 15, "maze_cpu"),
+        ("maze", 9, "maze_cpu"),
+        ("maze", 11, "maze11_cpu"),
+        ("maze", 15, "maze11_cpu"),
         ("grid", 6, "grid_tiny"),
         ("grid", 7, "grid8_cpu"),
         ("grid", 8, "grid8_cpu"),

@@ -57,13 +57,24 @@ RULES: tuple[Rule, ...] = (
         train_examples=5000,
     ),
     Rule(
+        "mazes up to 9x9",
+        "maze",
+        9,
+        "maze_cpu",
+        "95.0% valid shortest paths (93.0% exact) on generated 9x9 mazes after 12 min on 2 cores "
+        "(docs/learning.md)",
+        gpu_recipe="maze_1gpu",
+        minutes=12,
+    ),
+    Rule(
         "mazes up to 15x15",
         "maze",
         15,
-        "maze_cpu",
-        "95.0% valid shortest paths (93.0% exact) on generated 9x9 mazes after 12 min on 2 cores, "
-        "79.0% on 11x11 mazes after 30 min (docs/learning.md)",
+        "maze11_cpu",
+        "83.0% valid shortest paths (81.0% exact) on generated 11x11 mazes after 30 min on 2 cores, "
+        "79.0% at maze_cpu's batch 64 (docs/learning.md)",
         gpu_recipe="maze_1gpu",
+        minutes=30,
     ),
     Rule(
         "mazes larger than 15x15 (Maze-Hard is 30x30)",
