@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from trm.data.format import DatasetMetadata
 
 DEFAULT_TASK = "sudoku6"
-MAZE_SIDE = 9  # 9x9: 95% valid shortest paths in 12 min of maze_cpu; 11x11: 83% in 30 of maze11_cpu (docs/learning.md)
+MAZE_SIDE = 9  # 9x9: 95% valid shortest paths in 12 min (maze_cpu); 11x11: 83% in 30 (maze11_cpu)
 
 
 @dataclass(frozen=True)
