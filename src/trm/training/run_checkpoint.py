@@ -117,7 +117,10 @@ def restore(trainer: Trainer, step_dir: Path) -> None:
     trainer.opt.load_state_dict(state["optimizer"])
     if trainer.sparse_opt is not None:
         trainer.sparse_opt.load_state_dict(state["sparse_optimizer"])
-    trainer.loader.load_state_dict(state["loader"])
+    try:
+        trainer.loader.load_state_dict(state["loader"])
+    except ValueError as e:  # another seed, dataset or data.order than the checkpoint's
+        raise ConfigError(f"{step_dir}: {e}; resume with the settings it was written with") from None
     trainer.step = int(state["step"])
     trainer.seconds_before = float(state["training_seconds"])
     mine = state["ranks"][info.rank]
